@@ -1,0 +1,50 @@
+# Thin wrapper over CMake: installs missing Debian packages, builds, demos, tests.
+PREFIX   ?= /usr/local
+BUILD    ?= build
+TESTDIR  ?= build-test
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE    ?= cmake
+
+DEB_PACKAGES := build-essential cmake pkg-config libssl-dev liblmdb-dev libcbor-dev \
+                libcmocka-dev libinih-dev libjansson-dev python3 python3-cbor2 \
+                python3-cryptography
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build demo test install clean format
+
+all: build
+
+# Install only what is missing, so a machine that has everything never calls apt.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" \
+	    || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	$(CMAKE) --build $(BUILD) -j $(JOBS)
+
+demo: build
+	RXLEDGER=$(CURDIR)/$(BUILD)/cli/rxledger TAMPER=$(CURDIR)/$(BUILD)/tests/tools/rxl-tamper \
+	  bash cli/demo.sh $(CURDIR)/demo-ledger
+
+test: deps
+	$(CMAKE) -S . -B $(TESTDIR) -DCMAKE_BUILD_TYPE=Debug -DRXLEDGER_SANITIZE=ON
+	$(CMAKE) --build $(TESTDIR) -j $(JOBS)
+	cd $(TESTDIR) && ctest --output-on-failure -j $(JOBS)
+
+install: build
+	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(TESTDIR) demo-ledger

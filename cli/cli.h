@@ -1,0 +1,74 @@
+/* Shared helpers of the rxledger command-line tool. */
+#ifndef RX_CLI_H
+#define RX_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys/keys.h"
+#include "ledger/ident.h"
+#include "ledger/ledger.h"
+
+/* Exit codes (documented in docs/rxledger.1). */
+#define RX_EXIT_OK       0
+#define RX_EXIT_ERROR    1
+#define RX_EXIT_USAGE    2
+#define RX_EXIT_FINDINGS 3
+
+/* Global options, set by main() before a command runs. */
+typedef struct cli_globals {
+    const char *dir; /* ledger directory: -l, else RXLEDGER_DIR, else NULL */
+} cli_globals;
+
+extern cli_globals cli_g;
+
+/* One line on stderr: "rxledger: <message>". */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Usage error: message plus a hint, returns RX_EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Report a getopt failure ('?' or ':'), returns RX_EXIT_USAGE. */
+int cli_bad_opt(const char *cmd, int c, char **argv);
+
+/* Ledger directory from -l / RXLEDGER_DIR; prints a usage error when absent. */
+const char *cli_ledger_dir(const char *cmd);
+/* Open the ledger (read-only or read-write); prints the error. */
+int cli_open(ledger **out, const char *cmd, bool rdonly);
+
+/* Get a passphrase: --passphrase-file, RXLEDGER_PASSPHRASE, or the terminal. */
+int cli_passphrase(char *buf, size_t cap, size_t *len, const char *passfile, const char *prompt,
+                   bool confirm);
+/* Load a private key file, asking for its passphrase; prints errors. */
+int cli_load_key(keys_key **out, const char *path, const char *passfile);
+
+/* Parse "now" or an RFC 3339 time; prints "bad --flag ..." on failure. */
+int cli_parse_time(int64_t *out, const char *flag, const char *text);
+/* Parse a decimal unsigned integer in [min, max]; prints on failure. */
+int cli_parse_u64(uint64_t *out, const char *flag, const char *text, uint64_t min, uint64_t max);
+/* Parse a hex string of exactly n bytes. */
+int cli_parse_hex(uint8_t *out, size_t n, const char *text);
+/* Reject text that is empty, too long, has control characters or bad UTF-8. */
+int cli_check_text(const char *flag, const char *text, size_t max);
+
+/* The system clock in ms since the epoch. */
+int64_t cli_now_ms(void);
+/* Time as "2026-11-22T21:05:00.000Z". */
+void cli_time(char out[LEDGER_TIME_TEXT_BYTES], int64_t ms);
+
+/* Progress on stderr when it is a terminal. */
+void cli_progress(uint64_t done, uint64_t total, void *ud);
+void cli_progress_end(void);
+
+/* One-line summary of an entry's body, for `log`. */
+void cli_summary(const ledger_entry *e, char *buf, size_t cap);
+
+/* Commands. */
+int cmd_key(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_note(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+#endif

@@ -1,0 +1,342 @@
+/* Helpers shared by the commands: messages, passphrases, parsing, progress. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+cli_globals cli_g;
+
+void cli_err(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("rxledger: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("rxledger: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'rxledger %s --help')\n", cmd);
+    return RX_EXIT_USAGE;
+}
+
+const char *cli_ledger_dir(const char *cmd)
+{
+    const char *d = cli_g.dir;
+    if (d == NULL || *d == '\0')
+        d = getenv("RXLEDGER_DIR");
+    if (d == NULL || *d == '\0') {
+        cli_usage(cmd, "no ledger directory: give -l DIR or set RXLEDGER_DIR");
+        return NULL;
+    }
+    return d;
+}
+
+int cli_open(ledger **out, const char *cmd, bool rdonly)
+{
+    char err[LEDGER_ERRMSG_MAX];
+    const char *dir = cli_ledger_dir(cmd);
+    *out = NULL;
+    if (dir == NULL)
+        return RX_EXIT_USAGE;
+    if (ledger_open(out, dir, rdonly ? LEDGER_OPEN_RDONLY : 0, err, sizeof(err)) != 0) {
+        cli_err("%s", err);
+        return RX_EXIT_ERROR;
+    }
+    return RX_EXIT_OK;
+}
+
+/* Read one line (without its newline) from fd into buf; bounded. */
+static int read_line(int fd, char *buf, size_t cap, size_t *len)
+{
+    size_t n = 0;
+    for (;;) {
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0 || c == '\n')
+            break;
+        if (n + 1 >= cap) {
+            keys_wipe(buf, cap);
+            return -1;
+        }
+        buf[n++] = c;
+    }
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    *len = n;
+    return 0;
+}
+
+static int tty_ask(int fd, const char *prompt, char *buf, size_t cap, size_t *len)
+{
+    struct termios old, quiet;
+    int rc;
+    if (tcgetattr(fd, &old) != 0)
+        return -1;
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    quiet.c_lflag |= ECHONL;
+    if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0)
+        return -1;
+    rc = read_line(fd, buf, cap, len);
+    (void)tcsetattr(fd, TCSAFLUSH, &old);
+    return rc;
+}
+
+int cli_passphrase(char *buf, size_t cap, size_t *len, const char *passfile, const char *prompt,
+                   bool confirm)
+{
+    const char *env = getenv("RXLEDGER_PASSPHRASE");
+    int rc = RX_EXIT_ERROR;
+    if (passfile != NULL) {
+        int fd = open(passfile, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            cli_err("cannot open passphrase file '%s': %s", passfile, strerror(errno));
+            return RX_EXIT_ERROR;
+        }
+        if (read_line(fd, buf, cap, len) != 0)
+            cli_err("passphrase in '%s' is longer than %d bytes", passfile, KEYS_PASS_MAX);
+        else
+            rc = RX_EXIT_OK;
+        close(fd);
+        return rc;
+    }
+    if (env != NULL) {
+        size_t n = strlen(env);
+        if (n + 1 > cap) {
+            cli_err("RXLEDGER_PASSPHRASE is longer than %d bytes", KEYS_PASS_MAX);
+            return RX_EXIT_ERROR;
+        }
+        memcpy(buf, env, n + 1);
+        *len = n;
+        return RX_EXIT_OK;
+    }
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        cli_err("no passphrase: no terminal; use --passphrase-file or RXLEDGER_PASSPHRASE");
+        return RX_EXIT_ERROR;
+    }
+    if (tty_ask(fd, prompt, buf, cap, len) != 0) {
+        cli_err("cannot read the passphrase from the terminal");
+        goto done;
+    }
+    if (confirm) {
+        char again[KEYS_PASS_MAX + 1];
+        size_t alen = 0;
+        if (tty_ask(fd, "repeat passphrase: ", again, sizeof(again), &alen) != 0 || alen != *len ||
+            !keys_equal(again, buf, alen)) {
+            cli_err("passphrases do not match");
+            keys_wipe(again, sizeof(again));
+            keys_wipe(buf, cap);
+            goto done;
+        }
+        keys_wipe(again, sizeof(again));
+    }
+    rc = RX_EXIT_OK;
+done:
+    close(fd);
+    return rc;
+}
+
+int cli_load_key(keys_key **out, const char *path, const char *passfile)
+{
+    char pass[KEYS_PASS_MAX + 1], err[512], prompt[600];
+    size_t plen = 0;
+    int rc;
+    *out = NULL;
+    (void)snprintf(prompt, sizeof(prompt), "passphrase for %s: ", path);
+    rc = cli_passphrase(pass, sizeof(pass), &plen, passfile, prompt, false);
+    if (rc != RX_EXIT_OK)
+        return rc;
+    if (keys_load(out, path, pass, plen, err, sizeof(err)) != 0) {
+        cli_err("%s", err);
+        rc = RX_EXIT_ERROR;
+    }
+    keys_wipe(pass, sizeof(pass));
+    return rc;
+}
+
+int cli_parse_time(int64_t *out, const char *flag, const char *text)
+{
+    char why[128];
+    if (strcmp(text, "now") == 0) {
+        *out = 0;
+        return RX_EXIT_OK;
+    }
+    if (ledger_time_parse(out, text, why, sizeof(why)) != 0) {
+        cli_err("bad %s '%s': %s", flag, text, why);
+        return RX_EXIT_USAGE;
+    }
+    return RX_EXIT_OK;
+}
+
+int cli_parse_u64(uint64_t *out, const char *flag, const char *text, uint64_t min, uint64_t max)
+{
+    char *end = NULL;
+    unsigned long long v;
+    if (text[0] < '0' || text[0] > '9') {
+        cli_err("bad %s '%s': not a whole number", flag, text);
+        return RX_EXIT_USAGE;
+    }
+    errno = 0;
+    v = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0') {
+        cli_err("bad %s '%s': not a whole number", flag, text);
+        return RX_EXIT_USAGE;
+    }
+    if (v < min || v > max) {
+        cli_err("bad %s '%s': must be from %llu to %llu", flag, text, (unsigned long long)min,
+                (unsigned long long)max);
+        return RX_EXIT_USAGE;
+    }
+    *out = v;
+    return RX_EXIT_OK;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int cli_parse_hex(uint8_t *out, size_t n, const char *text)
+{
+    if (strlen(text) != 2 * n)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(text[2 * i]), lo = hexval(text[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+int cli_check_text(const char *flag, const char *text, size_t max)
+{
+    size_t n = strlen(text);
+    if (n == 0) {
+        cli_err("bad %s: must not be empty", flag);
+        return RX_EXIT_USAGE;
+    }
+    if (n > max) {
+        cli_err("bad %s: longer than %zu bytes", flag, max);
+        return RX_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c == 0x7f) {
+            cli_err("bad %s: contains a control character", flag);
+            return RX_EXIT_USAGE;
+        }
+    }
+    /* UTF-8 validity: let the body encoder be the single judge. */
+    ledger_body *b = NULL;
+    int rc = ledger_body_new(&b);
+    if (rc == 0)
+        rc = ledger_body_put_text(b, "t", text);
+    ledger_body_free(b);
+    if (rc != 0) {
+        cli_err("bad %s: not valid UTF-8 text", flag);
+        return RX_EXIT_USAGE;
+    }
+    return RX_EXIT_OK;
+}
+
+void cli_time(char out[LEDGER_TIME_TEXT_BYTES], int64_t ms)
+{
+    ledger_time_format(out, ms);
+}
+
+static bool progress_shown;
+
+void cli_progress(uint64_t done, uint64_t total, void *ud)
+{
+    const char *what = ud;
+    if (!isatty(STDERR_FILENO))
+        return;
+    fprintf(stderr, "\r%s %llu/%llu entries", what, (unsigned long long)done,
+            (unsigned long long)total);
+    fflush(stderr);
+    progress_shown = true;
+}
+
+void cli_progress_end(void)
+{
+    if (progress_shown)
+        fputs("\r\033[K", stderr);
+    progress_shown = false;
+}
+
+void cli_summary(const ledger_entry *e, char *buf, size_t cap)
+{
+    char a[LEDGER_TEXT_MAX + 1], b[LEDGER_NAME_MAX + 1];
+    const uint8_t *p;
+    size_t n;
+    buf[0] = '\0';
+    if (strcmp(e->type, "genesis") == 0 &&
+        ledger_entry_get_text(e, "site_name", a, sizeof(a)) == 0 &&
+        ledger_entry_get_text(e, "dea", b, sizeof(b)) == 0) {
+        (void)snprintf(buf, cap, "site \"%s\", DEA %s", a, b);
+    } else if (strcmp(e->type, "key.enroll") == 0 &&
+               ledger_entry_get_text(e, "name", a, sizeof(a)) == 0 &&
+               ledger_entry_get_text(e, "role", b, sizeof(b)) == 0) {
+        (void)snprintf(buf, cap, "%s as %s", a, b);
+    } else if (strcmp(e->type, "key.revoke") == 0 &&
+               ledger_entry_get_bytes(e, "kid", &p, &n) == 0 && n == KEYS_KID_BYTES &&
+               ledger_entry_get_text(e, "reason", a, sizeof(a)) == 0) {
+        char kid[2 * KEYS_KID_BYTES + 1];
+        ledger_hex(kid, p, n);
+        (void)snprintf(buf, cap, "key %.8s: %s", kid, a);
+    } else if (strcmp(e->type, "note") == 0 &&
+               ledger_entry_get_text(e, "text", a, sizeof(a)) == 0) {
+        (void)snprintf(buf, cap, "%s", a);
+    }
+    /* A long summary is cut at a character boundary, marked with "...". */
+    size_t len = strlen(buf);
+    if (len >= cap - 1 && cap > 4) {
+        size_t cut = cap - 4;
+        while (cut > 0 && ((unsigned char)buf[cut] & 0xc0) == 0x80)
+            cut--;
+        memcpy(buf + cut, "...", 4);
+    }
+}
+
+int cli_bad_opt(const char *cmd, int c, char **argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    if (c == ':')
+        return cli_usage(cmd, "option '%s' needs a value", arg);
+    return cli_usage(cmd, "unknown option '%s'", arg);
+}
+
+int64_t cli_now_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

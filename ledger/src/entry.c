@@ -1,0 +1,817 @@
+/* Entries: the COSE_Sign1 envelope, the payload, the type table and the rules
+ * every entry obeys (shared by append and verify so they can never disagree). */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ledger/ident.h"
+#include "ledger_int.h"
+
+/* ---- roles ---- */
+
+static const char *const role_names[] = {NULL,         "site",  "pharmacist",
+                                         "prescriber", "nurse", "admin"};
+#define ROLE_COUNT (sizeof(role_names) / sizeof(role_names[0]))
+
+const char *ledger_role_name(ledger_role r)
+{
+    return (unsigned)r < ROLE_COUNT ? role_names[r] : NULL;
+}
+
+ledger_role ledger_role_parse(const char *name)
+{
+    for (unsigned i = 1; name != NULL && i < ROLE_COUNT; i++)
+        if (strcmp(name, role_names[i]) == 0)
+            return (ledger_role)i;
+    return LEDGER_ROLE_NONE;
+}
+
+bool ledger_role_licensed(ledger_role r)
+{
+    return r == LEDGER_ROLE_PHARMACIST || r == LEDGER_ROLE_PRESCRIBER || r == LEDGER_ROLE_NURSE;
+}
+
+/* ---- the type table: which role may sign which entry type (docs/roles.md) ---- */
+
+#define R(x) (1u << (x))
+#define PEOPLE                                                                                     \
+    (R(LEDGER_ROLE_PHARMACIST) | R(LEDGER_ROLE_PRESCRIBER) | R(LEDGER_ROLE_NURSE) |                \
+     R(LEDGER_ROLE_ADMIN))
+
+static const ledger__type types[] = {
+    {"genesis", "established ledger", R(LEDGER_ROLE_SITE)},
+    {"key.enroll", "enrolled key", R(LEDGER_ROLE_SITE)},
+    {"key.revoke", "revoked key", R(LEDGER_ROLE_SITE)},
+    {"note", "authored", PEOPLE | R(LEDGER_ROLE_SITE)},
+};
+
+const ledger__type *ledger__type_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (strcmp(types[i].name, name) == 0)
+            return &types[i];
+    return NULL;
+}
+
+/* ---- strerror ---- */
+
+const char *ledger_strerror(int code)
+{
+    switch (code) {
+    case 0:
+        return "ok";
+    case LEDGER_EIO:
+        return "storage i/o error";
+    case LEDGER_ENOMEM:
+        return "out of memory";
+    case LEDGER_EINVAL:
+        return "invalid value";
+    case LEDGER_ENOTFOUND:
+        return "not found";
+    case LEDGER_EEXIST:
+        return "already exists";
+    case LEDGER_ESIGNER:
+        return "signer key not enrolled";
+    case LEDGER_EREVOKED:
+        return "signer key revoked";
+    case LEDGER_ENOTVALID:
+        return "signer key not valid at this time";
+    case LEDGER_EROLE:
+        return "role not allowed to sign this entry";
+    case LEDGER_ECLOCK:
+        return "clock went backwards";
+    case LEDGER_ETOOBIG:
+        return "too large";
+    case LEDGER_EENCODING:
+        return "malformed or non-canonical encoding";
+    case LEDGER_EVERIFY:
+        return "verification failed";
+    case LEDGER_EFULL:
+        return "disk full";
+    case LEDGER_EVERSION:
+        return "ledger format newer than this program";
+    case LEDGER_EACCES:
+        return "permission denied";
+    case LEDGER_ENOTINIT:
+        return "ledger not initialised";
+    case LEDGER_EFUTURE:
+        return "event time in the future";
+    case LEDGER_ERDONLY:
+        return "ledger opened read-only";
+    case LEDGER_EBUSY:
+        return "ledger busy";
+    default:
+        break;
+    }
+    if (code <= -200 && code > -300)
+        return keys_strerror(code);
+    return "unknown error";
+}
+
+/* ---- hashing and the envelope ---- */
+
+int ledger__leaf_hash(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *p, size_t n)
+{
+    static const uint8_t leaf_prefix = 0x00;
+    unsigned int outlen = 0;
+    int ok;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL)
+        return LEDGER_ENOMEM;
+    ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+         EVP_DigestUpdate(ctx, &leaf_prefix, 1) == 1 && EVP_DigestUpdate(ctx, p, n) == 1 &&
+         EVP_DigestFinal_ex(ctx, out, &outlen) == 1 && outlen == LEDGER_HASH_BYTES;
+    EVP_MD_CTX_free(ctx);
+    return ok ? 0 : LEDGER_EIO;
+}
+
+void ledger__sig_structure(ledger__buf *out, const uint8_t *prot, size_t protlen,
+                           const uint8_t *payload, size_t plen)
+{
+    static const char context[] = "Signature1";
+    ledger__cbor_array(out, 4);
+    ledger__cbor_text(out, context, sizeof(context) - 1);
+    ledger__cbor_bytes(out, prot, protlen);
+    ledger__cbor_bytes(out, NULL, 0); /* external_aad: empty */
+    ledger__cbor_bytes(out, payload, plen);
+}
+
+static void protected_header(ledger__buf *out, const uint8_t kid[KEYS_KID_BYTES])
+{
+    ledger__cbor_map(out, 2);
+    ledger__cbor_uint(out, 1); /* alg */
+    ledger__cbor_int(out, LEDGER__ALG_EDDSA);
+    ledger__cbor_uint(out, 4); /* kid */
+    ledger__cbor_bytes(out, kid, KEYS_KID_BYTES);
+}
+
+int ledger__entry_build(ledger__buf *out, const keys_key *k, const uint8_t *payload, size_t plen)
+{
+    uint8_t pub[KEYS_PUB_BYTES], kid[KEYS_KID_BYTES], sig[KEYS_SIG_BYTES];
+    ledger__buf prot, tbs;
+    int rc;
+    keys_key_pub(k, pub);
+    keys_kid(kid, pub);
+    ledger__buf_init(&prot, 64);
+    ledger__buf_init(&tbs, LEDGER_MAX_ENTRY_BYTES + 128);
+    protected_header(&prot, kid);
+    ledger__sig_structure(&tbs, prot.p, prot.len, payload, plen);
+    rc = prot.err != 0 ? prot.err : tbs.err;
+    if (rc != 0)
+        goto done;
+    rc = keys_sign(k, sig, tbs.p, tbs.len);
+    if (rc != 0)
+        goto done;
+    ledger__cbor_tag(out, LEDGER__COSE_TAG);
+    ledger__cbor_array(out, 4);
+    ledger__cbor_bytes(out, prot.p, prot.len);
+    ledger__cbor_map(out, 0); /* unprotected header: empty */
+    ledger__cbor_bytes(out, payload, plen);
+    ledger__cbor_bytes(out, sig, sizeof(sig));
+    rc = out->err;
+done:
+    ledger__buf_release(&prot);
+    ledger__buf_release(&tbs);
+    return rc;
+}
+
+/* ---- decoding ---- */
+
+static int expect(ledger__rd *r, ledger__cbitem *it, ledger__cbkind kind, const char *what)
+{
+    int rc = ledger__rd_next(r, it);
+    if (rc != 0)
+        return rc;
+    if (it->kind != kind)
+        return ledger__rd_fail(r, what);
+    return 0;
+}
+
+/* Copy a text item into a fixed C string: bounded, no embedded NUL. */
+static int copy_text(ledger__rd *r, const ledger__cbitem *it, char *dst, size_t cap,
+                     const char *what)
+{
+    if (it->kind != LEDGER__CB_TEXT || it->n >= cap || memchr(it->p, 0, it->n) != NULL)
+        return ledger__rd_fail(r, what);
+    memcpy(dst, it->p, it->n);
+    dst[it->n] = '\0';
+    return 0;
+}
+
+static int decode_protected(const uint8_t *p, size_t n, uint8_t kid[KEYS_KID_BYTES], char *why,
+                            size_t whylen)
+{
+    ledger__rd r;
+    ledger__cbitem it;
+    int rc;
+    ledger__rd_init(&r, p, n, why, whylen);
+    if ((rc = expect(&r, &it, LEDGER__CB_MAP, "protected header is not a map")) != 0)
+        return rc;
+    if (it.u != 2)
+        return ledger__rd_fail(&r, "protected header must hold exactly alg and kid");
+    if ((rc = expect(&r, &it, LEDGER__CB_UINT, "protected header: expected alg")) != 0)
+        return rc;
+    if (it.u != 1)
+        return ledger__rd_fail(&r, "protected header: expected alg (1)");
+    if ((rc = expect(&r, &it, LEDGER__CB_NINT, "alg is not EdDSA")) != 0)
+        return rc;
+    if (it.u != (uint64_t)(-1 - LEDGER__ALG_EDDSA))
+        return ledger__rd_fail(&r, "alg is not EdDSA (-8)");
+    if ((rc = expect(&r, &it, LEDGER__CB_UINT, "protected header: expected kid")) != 0)
+        return rc;
+    if (it.u != 4)
+        return ledger__rd_fail(&r, "protected header: expected kid (4)");
+    if ((rc = expect(&r, &it, LEDGER__CB_BYTES, "kid is not a byte string")) != 0)
+        return rc;
+    if (it.n != KEYS_KID_BYTES)
+        return ledger__rd_fail(&r, "kid is not 16 bytes");
+    memcpy(kid, it.p, KEYS_KID_BYTES);
+    if (r.off != r.len)
+        return ledger__rd_fail(&r, "trailing bytes in protected header");
+    return 0;
+}
+
+enum {
+    F_V = 1u << 0,
+    F_ET = 1u << 1,
+    F_RT = 1u << 2,
+    F_KID = 1u << 3,
+    F_SEQ = 1u << 4,
+    F_BODY = 1u << 5,
+    F_NAME = 1u << 6,
+    F_PREV = 1u << 7,
+    F_TYPE = 1u << 8,
+    F_MEANING = 1u << 9,
+    F_ALL = (1u << 10) - 1
+};
+
+static int uint_time(ledger__rd *r, const ledger__cbitem *it, int64_t *out)
+{
+    if (it->kind != LEDGER__CB_UINT || it->u > (uint64_t)INT64_MAX)
+        return ledger__rd_fail(r, "time is not a non-negative integer");
+    *out = (int64_t)it->u;
+    return 0;
+}
+
+static bool type_name_ok(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' || *s == '-'))
+            return false;
+    return true;
+}
+
+static int decode_payload(ledger_entry *e, const uint8_t *p, size_t n, char *why, size_t whylen)
+{
+    ledger__rd r;
+    ledger__cbitem it, v;
+    unsigned seen = 0;
+    size_t pk = 0, pkn = 0;
+    int rc;
+    ledger__rd_init(&r, p, n, why, whylen);
+    if ((rc = expect(&r, &it, LEDGER__CB_MAP, "payload is not a map")) != 0)
+        return rc;
+    uint64_t pairs = it.u;
+    for (uint64_t i = 0; i < pairs; i++) {
+        size_t ks = r.off;
+        char key[16];
+        if ((rc = expect(&r, &it, LEDGER__CB_TEXT, "payload key is not text")) != 0)
+            return rc;
+        if (i > 0 && ledger__key_cmp(p + pk, pkn, p + ks, r.off - ks) >= 0) {
+            r.off = ks;
+            return ledger__rd_fail(&r, "payload keys not in canonical order or duplicated");
+        }
+        pk = ks;
+        pkn = r.off - ks;
+        if (it.n >= sizeof(key))
+            return ledger__rd_fail(&r, "unknown payload field");
+        memcpy(key, it.p, it.n);
+        key[it.n] = '\0';
+        size_t vs = r.off;
+        if (strcmp(key, "body") == 0) {
+            if ((rc = ledger__rd_value(&r, 1, &vs)) != 0)
+                return rc;
+            if (p[vs] >> 5 != 5) {
+                r.off = vs;
+                return ledger__rd_fail(&r, "body is not a map");
+            }
+            e->body = p + vs;
+            e->body_len = r.off - vs;
+            seen |= F_BODY;
+            continue;
+        }
+        if ((rc = ledger__rd_next(&r, &v)) != 0)
+            return rc;
+        if (strcmp(key, "v") == 0) {
+            if (v.kind != LEDGER__CB_UINT)
+                return ledger__rd_fail(&r, "version is not an integer");
+            if (v.u > LEDGER_FORMAT_VERSION) {
+                ledger__errf(why, whylen, "entry format version %llu is newer than %d",
+                             (unsigned long long)v.u, LEDGER_FORMAT_VERSION);
+                return LEDGER_EVERSION;
+            }
+            if (v.u != LEDGER_FORMAT_VERSION)
+                return ledger__rd_fail(&r, "unsupported entry format version");
+            seen |= F_V;
+        } else if (strcmp(key, "et") == 0) {
+            if ((rc = uint_time(&r, &v, &e->event_ms)) != 0)
+                return rc;
+            seen |= F_ET;
+        } else if (strcmp(key, "rt") == 0) {
+            if ((rc = uint_time(&r, &v, &e->recorded_ms)) != 0)
+                return rc;
+            seen |= F_RT;
+        } else if (strcmp(key, "kid") == 0) {
+            if (v.kind != LEDGER__CB_BYTES || v.n != KEYS_KID_BYTES)
+                return ledger__rd_fail(&r, "signer kid is not 16 bytes");
+            memcpy(e->kid, v.p, KEYS_KID_BYTES);
+            seen |= F_KID;
+        } else if (strcmp(key, "seq") == 0) {
+            if (v.kind != LEDGER__CB_UINT)
+                return ledger__rd_fail(&r, "seq is not an integer");
+            e->seq = v.u;
+            seen |= F_SEQ;
+        } else if (strcmp(key, "name") == 0) {
+            if ((rc = copy_text(&r, &v, e->name, sizeof(e->name), "bad printed name")) != 0)
+                return rc;
+            seen |= F_NAME;
+        } else if (strcmp(key, "prev") == 0) {
+            if (v.kind != LEDGER__CB_BYTES || v.n != LEDGER_HASH_BYTES)
+                return ledger__rd_fail(&r, "prev is not a 32-byte hash");
+            memcpy(e->prev, v.p, LEDGER_HASH_BYTES);
+            seen |= F_PREV;
+        } else if (strcmp(key, "type") == 0) {
+            if ((rc = copy_text(&r, &v, e->type, sizeof(e->type), "bad entry type")) != 0)
+                return rc;
+            if (!type_name_ok(e->type))
+                return ledger__rd_fail(&r, "bad entry type");
+            seen |= F_TYPE;
+        } else if (strcmp(key, "meaning") == 0) {
+            if ((rc = copy_text(&r, &v, e->meaning, sizeof(e->meaning), "bad meaning")) != 0)
+                return rc;
+            seen |= F_MEANING;
+        } else {
+            r.off = ks;
+            return ledger__rd_fail(&r, "unknown payload field");
+        }
+    }
+    if (seen != F_ALL)
+        return ledger__rd_fail(&r, "payload lacks a required field");
+    if (r.off != r.len)
+        return ledger__rd_fail(&r, "trailing bytes after payload");
+    return 0;
+}
+
+/* Walk the envelope; report the spans the signature covers. */
+static int envelope(const uint8_t *bytes, size_t len, const uint8_t **prot, size_t *protlen,
+                    const uint8_t **payload, size_t *plen, const uint8_t **sig, char *why,
+                    size_t whylen)
+{
+    ledger__rd r;
+    ledger__cbitem it;
+    int rc;
+    ledger__rd_init(&r, bytes, len, why, whylen);
+    if ((rc = expect(&r, &it, LEDGER__CB_TAG, "not a tagged COSE_Sign1")) != 0)
+        return rc;
+    if (it.u != LEDGER__COSE_TAG)
+        return ledger__rd_fail(&r, "not a COSE_Sign1 (tag 18)");
+    if ((rc = expect(&r, &it, LEDGER__CB_ARRAY, "COSE_Sign1 is not an array")) != 0)
+        return rc;
+    if (it.u != 4)
+        return ledger__rd_fail(&r, "COSE_Sign1 must have 4 elements");
+    if ((rc = expect(&r, &it, LEDGER__CB_BYTES, "protected header is not a byte string")) != 0)
+        return rc;
+    *prot = it.p;
+    *protlen = it.n;
+    if ((rc = expect(&r, &it, LEDGER__CB_MAP, "unprotected header is not a map")) != 0)
+        return rc;
+    if (it.u != 0)
+        return ledger__rd_fail(&r, "unprotected header must be empty");
+    if ((rc = expect(&r, &it, LEDGER__CB_BYTES, "payload is not a byte string")) != 0)
+        return rc;
+    *payload = it.p;
+    *plen = it.n;
+    if ((rc = expect(&r, &it, LEDGER__CB_BYTES, "signature is not a byte string")) != 0)
+        return rc;
+    if (it.n != KEYS_SIG_BYTES)
+        return ledger__rd_fail(&r, "signature is not 64 bytes");
+    *sig = it.p;
+    if (r.off != r.len)
+        return ledger__rd_fail(&r, "trailing bytes after COSE_Sign1");
+    return 0;
+}
+
+int ledger__entry_spans(const ledger_entry *e, const uint8_t **prot, size_t *protlen,
+                        const uint8_t **payload, size_t *plen)
+{
+    const uint8_t *sig;
+    return envelope(e->bytes, e->len, prot, protlen, payload, plen, &sig, NULL, 0);
+}
+
+int ledger_entry_decode(ledger_entry *out, const uint8_t *bytes, size_t len, char *why,
+                        size_t whylen)
+{
+    const uint8_t *prot, *payload, *sig;
+    size_t protlen, plen;
+    uint8_t hkid[KEYS_KID_BYTES];
+    char sub[LEDGER_ERRMSG_MAX] = "";
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if (len > LEDGER_MAX_ENTRY_BYTES) {
+        ledger__errf(why, whylen, "entry of %zu bytes exceeds %d", len, LEDGER_MAX_ENTRY_BYTES);
+        return LEDGER_ETOOBIG;
+    }
+    rc = envelope(bytes, len, &prot, &protlen, &payload, &plen, &sig, why, whylen);
+    if (rc != 0)
+        return rc;
+    rc = decode_protected(prot, protlen, hkid, sub, sizeof(sub));
+    if (rc != 0) {
+        ledger__errf(why, whylen, "protected header: %s", sub);
+        return rc;
+    }
+    rc = decode_payload(out, payload, plen, sub, sizeof(sub));
+    if (rc != 0) {
+        ledger__errf(why, whylen, "payload: %s", sub);
+        return rc;
+    }
+    if (!keys_equal(hkid, out->kid, KEYS_KID_BYTES)) {
+        ledger__errf(why, whylen, "kid in protected header differs from signer kid in payload");
+        return LEDGER_EENCODING;
+    }
+    memcpy(out->sig, sig, KEYS_SIG_BYTES);
+    out->bytes = bytes;
+    out->len = len;
+    return ledger__leaf_hash(out->hash, bytes, len);
+}
+
+/* ---- body access ---- */
+
+int ledger_entry_get_text(const ledger_entry *e, const char *key, char *buf, size_t cap)
+{
+    ledger__cbitem it;
+    int rc = ledger__map_find(e->body, e->body_len, key, &it, NULL, NULL);
+    if (rc != 0)
+        return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
+    if (it.kind != LEDGER__CB_TEXT || it.n >= cap || memchr(it.p, 0, it.n) != NULL)
+        return LEDGER_EINVAL;
+    memcpy(buf, it.p, it.n);
+    buf[it.n] = '\0';
+    return 0;
+}
+
+int ledger_entry_get_uint(const ledger_entry *e, const char *key, uint64_t *out)
+{
+    ledger__cbitem it;
+    int rc = ledger__map_find(e->body, e->body_len, key, &it, NULL, NULL);
+    if (rc != 0)
+        return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
+    if (it.kind != LEDGER__CB_UINT)
+        return LEDGER_EINVAL;
+    *out = it.u;
+    return 0;
+}
+
+int ledger_entry_get_int(const ledger_entry *e, const char *key, int64_t *out)
+{
+    ledger__cbitem it;
+    int rc = ledger__map_find(e->body, e->body_len, key, &it, NULL, NULL);
+    if (rc != 0)
+        return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
+    if (it.kind == LEDGER__CB_UINT && it.u <= (uint64_t)INT64_MAX)
+        *out = (int64_t)it.u;
+    else if (it.kind == LEDGER__CB_NINT && it.u <= (uint64_t)INT64_MAX)
+        *out = -1 - (int64_t)it.u;
+    else
+        return LEDGER_EINVAL;
+    return 0;
+}
+
+int ledger_entry_get_bool(const ledger_entry *e, const char *key, bool *out)
+{
+    ledger__cbitem it;
+    int rc = ledger__map_find(e->body, e->body_len, key, &it, NULL, NULL);
+    if (rc != 0)
+        return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
+    if (it.kind != LEDGER__CB_BOOL)
+        return LEDGER_EINVAL;
+    *out = it.b;
+    return 0;
+}
+
+int ledger_entry_get_bytes(const ledger_entry *e, const char *key, const uint8_t **out,
+                           size_t *outlen)
+{
+    ledger__cbitem it;
+    int rc = ledger__map_find(e->body, e->body_len, key, &it, NULL, NULL);
+    if (rc != 0)
+        return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
+    if (it.kind != LEDGER__CB_BYTES)
+        return LEDGER_EINVAL;
+    *out = it.p;
+    *outlen = it.n;
+    return 0;
+}
+
+/* ---- rendering the body for people ---- */
+
+typedef struct sb {
+    char *p;
+    size_t cap, len;
+    bool cut;
+} sb;
+
+static void sb_put(sb *s, const char *t, size_t n)
+{
+    if (s->cut)
+        return;
+    if (s->len + n + 4 > s->cap) {
+        size_t room = s->cap > s->len + 4 ? s->cap - s->len - 4 : 0;
+        memcpy(s->p + s->len, t, room);
+        s->len += room;
+        memcpy(s->p + s->len, "...", 4);
+        s->cut = true;
+        return;
+    }
+    memcpy(s->p + s->len, t, n);
+    s->len += n;
+    s->p[s->len] = '\0';
+}
+
+static void sb_str(sb *s, const char *t)
+{
+    sb_put(s, t, strlen(t));
+}
+
+static int render(sb *s, ledger__rd *r, unsigned indent, unsigned depth);
+
+static void render_text(sb *s, const uint8_t *p, size_t n)
+{
+    sb_put(s, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        char esc[8];
+        if (p[i] == '"' || p[i] == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)p[i];
+            sb_put(s, esc, 2);
+        } else if (p[i] < 0x20 || p[i] == 0x7f) {
+            /* control characters never reach a terminal raw */
+            (void)snprintf(esc, sizeof(esc), "\\x%02x", p[i]);
+            sb_str(s, esc);
+        } else {
+            sb_put(s, (const char *)&p[i], 1);
+        }
+    }
+    sb_put(s, "\"", 1);
+}
+
+static int render(sb *s, ledger__rd *r, unsigned indent, unsigned depth)
+{
+    ledger__cbitem it;
+    char num[32];
+    int rc;
+    if (depth > LEDGER_MAX_DEPTH)
+        return LEDGER_EENCODING;
+    if ((rc = ledger__rd_next(r, &it)) != 0)
+        return rc;
+    switch (it.kind) {
+    case LEDGER__CB_UINT:
+        (void)snprintf(num, sizeof(num), "%llu", (unsigned long long)it.u);
+        sb_str(s, num);
+        break;
+    case LEDGER__CB_NINT:
+        (void)snprintf(num, sizeof(num), "-%llu", (unsigned long long)it.u + 1ull);
+        sb_str(s, num);
+        break;
+    case LEDGER__CB_TEXT:
+        render_text(s, it.p, it.n);
+        break;
+    case LEDGER__CB_BYTES:
+        sb_str(s, "h'");
+        for (size_t i = 0; i < it.n; i++) {
+            char h[3];
+            ledger_hex(h, &it.p[i], 1);
+            sb_put(s, h, 2);
+        }
+        sb_str(s, "'");
+        break;
+    case LEDGER__CB_BOOL:
+        sb_str(s, it.b ? "true" : "false");
+        break;
+    case LEDGER__CB_NULL:
+        sb_str(s, "null");
+        break;
+    case LEDGER__CB_ARRAY:
+        sb_str(s, "[");
+        for (uint64_t i = 0; i < it.u; i++) {
+            if (i > 0)
+                sb_str(s, ", ");
+            if ((rc = render(s, r, indent, depth + 1)) != 0)
+                return rc;
+        }
+        sb_str(s, "]");
+        break;
+    case LEDGER__CB_MAP:
+        for (uint64_t i = 0; i < it.u; i++) {
+            ledger__cbitem k;
+            if (depth > 0 || i > 0)
+                sb_str(s, "\n");
+            for (unsigned j = 0; j < indent; j++)
+                sb_str(s, "  ");
+            size_t save = r->off;
+            if (ledger__rd_next(r, &k) == 0 && k.kind == LEDGER__CB_TEXT) {
+                sb_put(s, (const char *)k.p, k.n);
+            } else {
+                r->off = save;
+                if ((rc = render(s, r, indent, depth + 1)) != 0)
+                    return rc;
+            }
+            sb_str(s, ": ");
+            if ((rc = render(s, r, indent + 1, depth + 1)) != 0)
+                return rc;
+        }
+        break;
+    case LEDGER__CB_TAG:
+        return LEDGER_EENCODING;
+    }
+    return 0;
+}
+
+void ledger_entry_format_body(const ledger_entry *e, char *buf, size_t cap)
+{
+    sb s = {buf, cap, 0, false};
+    ledger__rd r;
+    if (cap == 0)
+        return;
+    buf[0] = '\0';
+    if (cap < 8)
+        return;
+    ledger__rd_init(&r, e->body, e->body_len, NULL, 0);
+    if (render(&s, &r, 0, 0) != 0)
+        sb_str(&s, "<undecodable body>");
+}
+
+/* ---- the rules ---- */
+
+static int body_text(const ledger_entry *e, const char *key, char *buf, size_t cap, bool required,
+                     char *why, size_t whylen)
+{
+    int rc = ledger_entry_get_text(e, key, buf, cap);
+    if (rc == LEDGER_ENOTFOUND && !required) {
+        buf[0] = '\0';
+        return 0;
+    }
+    if (rc != 0 || (required && buf[0] == '\0')) {
+        ledger__errf(why, whylen, "%s: field '%s' missing, empty or invalid", e->type, key);
+        return LEDGER_EINVAL;
+    }
+    return 0;
+}
+
+static int body_pub(const ledger_entry *e, const char *key, uint8_t pub[KEYS_PUB_BYTES], char *why,
+                    size_t whylen)
+{
+    const uint8_t *p;
+    size_t n;
+    if (ledger_entry_get_bytes(e, key, &p, &n) != 0 || n != KEYS_PUB_BYTES) {
+        ledger__errf(why, whylen, "%s: field '%s' is not a 32-byte public key", e->type, key);
+        return LEDGER_EINVAL;
+    }
+    memcpy(pub, p, KEYS_PUB_BYTES);
+    return 0;
+}
+
+int ledger__effect_of(const ledger_entry *e, ledger__effect *eff, char *why, size_t whylen)
+{
+    ledger_keyinfo *k = &eff->key;
+    char role[LEDGER_ROLE_MAX + 1], dea[LEDGER_DEA_MAX + 1], dwhy[128];
+    uint64_t from = 0, until = 0;
+    int rc;
+    memset(eff, 0, sizeof(*eff));
+    if (strcmp(e->type, "genesis") == 0) {
+        eff->kind = LEDGER__EFF_ENROLL;
+        if ((rc = body_pub(e, "site_pub", k->pub, why, whylen)) != 0 ||
+            (rc = body_text(e, "site_name", k->name, sizeof(k->name), true, why, whylen)) != 0 ||
+            (rc = body_text(e, "dea", dea, sizeof(dea), true, why, whylen)) != 0)
+            return rc;
+        if (ledger_dea_check(dea, dwhy, sizeof(dwhy)) != 0) {
+            ledger__errf(why, whylen, "genesis: dea number '%s': %s", dea, dwhy);
+            return LEDGER_EINVAL;
+        }
+        k->role = LEDGER_ROLE_SITE;
+        k->valid_from_ms = e->recorded_ms;
+    } else if (strcmp(e->type, "key.enroll") == 0) {
+        eff->kind = LEDGER__EFF_ENROLL;
+        if ((rc = body_pub(e, "pub", k->pub, why, whylen)) != 0 ||
+            (rc = body_text(e, "name", k->name, sizeof(k->name), true, why, whylen)) != 0 ||
+            (rc = body_text(e, "role", role, sizeof(role), true, why, whylen)) != 0 ||
+            (rc = body_text(e, "license", k->license, sizeof(k->license), false, why, whylen)) != 0)
+            return rc;
+        k->role = ledger_role_parse(role);
+        if (k->role == LEDGER_ROLE_NONE || k->role == LEDGER_ROLE_SITE) {
+            ledger__errf(why, whylen, "key.enroll: unknown role '%s'", role);
+            return LEDGER_EINVAL;
+        }
+        if (ledger_role_licensed(k->role) && k->license[0] == '\0') {
+            ledger__errf(why, whylen, "key.enroll: role '%s' needs a license", role);
+            return LEDGER_EINVAL;
+        }
+        if (ledger_entry_get_uint(e, "valid_from", &from) != 0 || from > (uint64_t)INT64_MAX) {
+            ledger__errf(why, whylen, "key.enroll: field 'valid_from' missing or invalid");
+            return LEDGER_EINVAL;
+        }
+        rc = ledger_entry_get_uint(e, "valid_until", &until);
+        if ((rc != 0 && rc != LEDGER_ENOTFOUND) || (rc == 0 && until <= from) ||
+            until > (uint64_t)INT64_MAX) {
+            ledger__errf(why, whylen, "key.enroll: 'valid_until' must come after 'valid_from'");
+            return LEDGER_EINVAL;
+        }
+        k->valid_from_ms = (int64_t)from;
+        k->valid_until_ms = (int64_t)until;
+    } else if (strcmp(e->type, "key.revoke") == 0) {
+        const uint8_t *p;
+        size_t n;
+        eff->kind = LEDGER__EFF_REVOKE;
+        if (ledger_entry_get_bytes(e, "kid", &p, &n) != 0 || n != KEYS_KID_BYTES) {
+            ledger__errf(why, whylen, "key.revoke: field 'kid' is not a 16-byte key id");
+            return LEDGER_EINVAL;
+        }
+        memcpy(eff->target, p, KEYS_KID_BYTES);
+        if ((rc = body_text(e, "reason", eff->reason, sizeof(eff->reason), true, why, whylen)) != 0)
+            return rc;
+        return 0;
+    } else if (strcmp(e->type, "note") == 0) {
+        char text[LEDGER_TEXT_MAX + 1];
+        eff->kind = LEDGER__EFF_NONE;
+        return body_text(e, "text", text, sizeof(text), true, why, whylen);
+    } else {
+        eff->kind = LEDGER__EFF_NONE;
+        return 0;
+    }
+    keys_kid(k->kid, k->pub);
+    k->enrolled_seq = e->seq;
+    return 0;
+}
+
+int ledger__check_rules(const ledger_entry *e, const ledger_keyinfo *signer, ledger__effect *eff,
+                        char *why, size_t whylen)
+{
+    char kidhex[2 * KEYS_KID_BYTES + 1];
+    const ledger__type *t = ledger__type_find(e->type);
+    int rc;
+    if (t == NULL) {
+        ledger__errf(why, whylen, "unknown entry type '%s'", e->type);
+        return LEDGER_EINVAL;
+    }
+    if ((e->seq == 0) != (strcmp(e->type, "genesis") == 0)) {
+        ledger__errf(why, whylen,
+                     e->seq == 0 ? "first entry is not a genesis entry"
+                                 : "genesis entry after the start of the chain");
+        return LEDGER_EINVAL;
+    }
+    if ((rc = ledger__effect_of(e, eff, why, whylen)) != 0)
+        return rc;
+    if (e->seq == 0) {
+        /* Self-signed: the key in the body is the signer. */
+        if (!keys_equal(eff->key.kid, e->kid, KEYS_KID_BYTES)) {
+            ledger__errf(why, whylen, "genesis is not signed by the site key it carries");
+            return LEDGER_ESIGNER;
+        }
+        if (strcmp(e->name, eff->key.name) != 0) {
+            ledger__errf(why, whylen, "genesis printed name differs from the site name");
+            return LEDGER_EINVAL;
+        }
+        return 0;
+    }
+    ledger_hex(kidhex, e->kid, KEYS_KID_BYTES);
+    if (signer == NULL) {
+        ledger__errf(why, whylen, "signer key %s is not enrolled", kidhex);
+        return LEDGER_ESIGNER;
+    }
+    if (signer->revoked && signer->revoked_seq < e->seq) {
+        ledger__errf(why, whylen, "signer key %s was revoked at seq %llu", kidhex,
+                     (unsigned long long)signer->revoked_seq);
+        return LEDGER_EREVOKED;
+    }
+    if (e->recorded_ms < signer->valid_from_ms ||
+        (signer->valid_until_ms != 0 && e->recorded_ms >= signer->valid_until_ms)) {
+        char from[LEDGER_TIME_TEXT_BYTES], now[LEDGER_TIME_TEXT_BYTES];
+        ledger_time_format(from, signer->valid_from_ms);
+        ledger_time_format(now, e->recorded_ms);
+        ledger__errf(why, whylen, "signer key %s is not valid at %s (valid from %s%s)", kidhex, now,
+                     from, signer->valid_until_ms != 0 ? ", with an end date" : "");
+        return LEDGER_ENOTVALID;
+    }
+    if ((t->roles & (1u << signer->role)) == 0) {
+        ledger__errf(why, whylen, "role '%s' may not sign '%s' entries",
+                     ledger_role_name(signer->role), e->type);
+        return LEDGER_EROLE;
+    }
+    if (strcmp(e->name, signer->name) != 0) {
+        ledger__errf(why, whylen, "printed name '%s' differs from the enrolled name '%s'", e->name,
+                     signer->name);
+        return LEDGER_EINVAL;
+    }
+    return 0;
+}

@@ -1,0 +1,146 @@
+/* Module-internal interfaces of the ledger library. Not installed. */
+#ifndef LEDGER_INT_H
+#define LEDGER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/ledger.h"
+
+/* ---- growable output buffer with sticky error ---- */
+typedef struct ledger__buf {
+    uint8_t *p;
+    size_t len;
+    size_t cap;
+    size_t max; /* hard bound; exceeding it sets LEDGER_ETOOBIG */
+    int err;
+} ledger__buf;
+
+void ledger__buf_init(ledger__buf *b, size_t max);
+void ledger__buf_release(ledger__buf *b);
+void ledger__buf_put(ledger__buf *b, const void *p, size_t n);
+
+/* ---- deterministic CBOR writer (shortest heads, definite lengths) ---- */
+void ledger__cbor_uint(ledger__buf *b, uint64_t v);
+void ledger__cbor_int(ledger__buf *b, int64_t v);
+void ledger__cbor_bytes(ledger__buf *b, const uint8_t *p, size_t n);
+void ledger__cbor_text(ledger__buf *b, const char *p, size_t n);
+void ledger__cbor_array(ledger__buf *b, size_t n);
+void ledger__cbor_map(ledger__buf *b, size_t n);
+void ledger__cbor_tag(ledger__buf *b, uint64_t tag);
+void ledger__cbor_bool(ledger__buf *b, bool v);
+
+/* ---- strict deterministic CBOR reader (zero-copy) ---- */
+typedef enum ledger__cbkind {
+    LEDGER__CB_UINT,
+    LEDGER__CB_NINT, /* value = -1 - u */
+    LEDGER__CB_BYTES,
+    LEDGER__CB_TEXT,
+    LEDGER__CB_ARRAY,
+    LEDGER__CB_MAP,
+    LEDGER__CB_TAG,
+    LEDGER__CB_BOOL,
+    LEDGER__CB_NULL
+} ledger__cbkind;
+
+typedef struct ledger__cbitem {
+    ledger__cbkind kind;
+    uint64_t u;       /* uint/nint argument, array/map count, tag number */
+    const uint8_t *p; /* bytes/text content */
+    size_t n;         /* bytes/text length */
+    bool b;
+} ledger__cbitem;
+
+typedef struct ledger__rd {
+    const uint8_t *p;
+    size_t len;
+    size_t off;
+    char *why; /* optional detail buffer */
+    size_t whylen;
+} ledger__rd;
+
+void ledger__rd_init(ledger__rd *r, const uint8_t *p, size_t len, char *why, size_t whylen);
+/* Read one head (strings include their content). Rejects non-shortest heads,
+ * indefinite lengths, floats, undefined, simple values, invalid UTF-8. */
+int ledger__rd_next(ledger__rd *r, ledger__cbitem *it);
+/* Read one complete value (nested content checked: sorted unique map keys,
+ * depth <= LEDGER_MAX_DEPTH, no tags). The value's span is [*start, r->off). */
+int ledger__rd_value(ledger__rd *r, unsigned depth, size_t *start);
+/* Read the head of a value known to be a map, then each key/value in turn with
+ * the order check; helper used by typed decoders. */
+int ledger__rd_fail(ledger__rd *r, const char *what);
+/* Bytewise order of two encoded keys: <0, 0, >0. */
+int ledger__key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
+
+/* Find @p key in a canonical map (span @p map, @p maplen) and return its value item. */
+int ledger__map_find(const uint8_t *map, size_t maplen, const char *key, ledger__cbitem *out,
+                     const uint8_t **vstart, size_t *vlen);
+
+/* ---- body (sorted map builder) ---- */
+int ledger__body_put_raw(ledger_body *b, const char *key, const uint8_t *val, size_t len);
+/* Serialize as a canonical map into @p out. */
+void ledger__body_encode(const ledger_body *b, ledger__buf *out);
+size_t ledger__body_count(const ledger_body *b);
+
+/* ---- entries ---- */
+#define LEDGER__COSE_TAG  18
+#define LEDGER__ALG_EDDSA (-8)
+
+/* Encode a payload map (deterministic) for the given header fields and body. */
+int ledger__payload_build(ledger__buf *out, uint64_t seq, const uint8_t prev[LEDGER_HASH_BYTES],
+                          const char *type, int64_t rt, int64_t et,
+                          const uint8_t kid[KEYS_KID_BYTES], const char *name, const char *meaning,
+                          const ledger_body *body);
+/* Build the COSE_Sign1 for a payload, signing with @p k. */
+int ledger__entry_build(ledger__buf *out, const keys_key *k, const uint8_t *payload, size_t plen);
+/* Sig_structure for protected header @p prot and payload. */
+void ledger__sig_structure(ledger__buf *out, const uint8_t *prot, size_t protlen,
+                           const uint8_t *payload, size_t plen);
+/* RFC 9162 leaf hash of entry bytes. */
+int ledger__leaf_hash(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *p, size_t n);
+/* Spans of the protected header and payload inside a decoded entry (for Sig_structure). */
+int ledger__entry_spans(const ledger_entry *e, const uint8_t **prot, size_t *protlen,
+                        const uint8_t **payload, size_t *plen);
+
+/* What an entry does to the key state. */
+typedef enum ledger__effkind {
+    LEDGER__EFF_NONE,
+    LEDGER__EFF_ENROLL,
+    LEDGER__EFF_REVOKE
+} ledger__effkind;
+typedef struct ledger__effect {
+    ledger__effkind kind;
+    ledger_keyinfo key;                 /* ENROLL: the new key */
+    uint8_t target[KEYS_KID_BYTES];     /* REVOKE: whose key */
+    char reason[LEDGER_REASON_MAX + 1]; /* REVOKE */
+} ledger__effect;
+
+/* Entry-type table: default meaning and allowed roles. */
+typedef struct ledger__type {
+    const char *name;
+    const char *meaning;
+    unsigned roles; /* bit (1u << ledger_role) */
+} ledger__type;
+const ledger__type *ledger__type_find(const char *name);
+
+/*
+ * The rules every entry obeys, shared by append and verify: type known, signer
+ * status and role at the entry's recorded time, printed name as enrolled, body
+ * valid for the type. @p signer is the signer's state before this entry (for
+ * genesis: ignored, the site key in the body is the signer). Fills @p eff.
+ */
+int ledger__check_rules(const ledger_entry *e, const ledger_keyinfo *signer, ledger__effect *eff,
+                        char *why, size_t whylen);
+
+/* Fill @p out from a key.enroll or genesis entry (kind ENROLL). */
+int ledger__effect_of(const ledger_entry *e, ledger__effect *eff, char *why, size_t whylen);
+
+/* ---- misc ---- */
+void ledger__errf(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int64_t ledger__now_ms(void);
+void ledger__u64be(uint8_t out[8], uint64_t v);
+uint64_t ledger__get_u64be(const uint8_t in[8]);
+
+#endif

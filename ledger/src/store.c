@@ -1,0 +1,745 @@
+/* Storage: one LMDB environment per ledger directory, one write transaction
+ * per append (read head, build, sign, put, commit), so concurrent processes
+ * serialize on LMDB's writer lock and the chain never forks. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ledger/ident.h"
+#include "store_int.h"
+
+/* Initial map size; LMDB maps lazily, so this is address space, not disk.
+ * Tests lower it to exercise growth. */
+size_t ledger__initial_map_bytes = (size_t)1 << 30;
+#define GROW_ATTEMPTS    16
+#define LEDGER__EMAPFULL (-199) /* internal: grow the map and retry */
+
+static const char meta_format[] = "format";
+static const char meta_head[] = "head";
+
+int ledger__mdb_err(ledger *l, int rc, const char *what)
+{
+    int code;
+    switch (rc) {
+    case 0:
+        return 0;
+    case ENOSPC:
+        code = LEDGER_EFULL;
+        break;
+    case EDQUOT:
+        code = LEDGER_EFULL;
+        break;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        code = LEDGER_EACCES;
+        break;
+    case ENOENT:
+    case MDB_NOTFOUND:
+        code = LEDGER_ENOTFOUND;
+        break;
+    case ENOMEM:
+        code = LEDGER_ENOMEM;
+        break;
+    case MDB_READERS_FULL:
+    case EAGAIN:
+    case EBUSY:
+        code = LEDGER_EBUSY;
+        break;
+    case MDB_MAP_FULL:
+        code = LEDGER__EMAPFULL;
+        break;
+    default:
+        code = LEDGER_EIO;
+        break;
+    }
+    ledger__errf(l->err, sizeof(l->err), "%s: %s", what, mdb_strerror(rc));
+    return code;
+}
+
+const char *ledger_errmsg(const ledger *l)
+{
+    return l != NULL ? l->err : "";
+}
+
+static int txn_begin(ledger *l, unsigned flags, MDB_txn **out)
+{
+    int rc = mdb_txn_begin(l->env, NULL, flags, out);
+    if (rc == MDB_MAP_RESIZED) {
+        /* Another process grew the map: adopt its size. */
+        rc = mdb_env_set_mapsize(l->env, 0);
+        if (rc == 0)
+            rc = mdb_txn_begin(l->env, NULL, flags, out);
+    }
+    return ledger__mdb_err(l, rc, "cannot begin transaction");
+}
+
+int ledger__read_txn(ledger *l, MDB_txn **out)
+{
+    return txn_begin(l, MDB_RDONLY, out);
+}
+
+void ledger_close(ledger *l)
+{
+    if (l == NULL)
+        return;
+    if (l->env != NULL)
+        mdb_env_close(l->env);
+    free(l);
+}
+
+static int open_dbs(ledger *l, char *errbuf, size_t errlen)
+{
+    MDB_txn *txn = NULL;
+    unsigned dbf = l->rdonly ? 0 : MDB_CREATE;
+    MDB_val k = {sizeof(meta_format) - 1, (void *)meta_format}, v;
+    int rc = txn_begin(l, l->rdonly ? MDB_RDONLY : 0, &txn);
+    if (rc != 0)
+        goto done;
+    int mrc = mdb_dbi_open(txn, LEDGER__DB_ENTRIES, dbf, &l->entries);
+    if (mrc == 0)
+        mrc = mdb_dbi_open(txn, LEDGER__DB_META, dbf, &l->meta);
+    if (mrc == 0)
+        mrc = mdb_dbi_open(txn, LEDGER__DB_KEYS, dbf, &l->keys);
+    if (mrc == MDB_NOTFOUND) {
+        ledger__errf(l->err, sizeof(l->err), "not an rxledger ledger");
+        rc = LEDGER_ENOTFOUND;
+        goto done;
+    }
+    if ((rc = ledger__mdb_err(l, mrc, "cannot open databases")) != 0)
+        goto done;
+    mrc = mdb_get(txn, l->meta, &k, &v);
+    if (mrc == MDB_NOTFOUND && !l->rdonly) {
+        uint8_t fv[4] = {0, 0, 0, LEDGER_FORMAT_VERSION};
+        v.mv_size = sizeof(fv);
+        v.mv_data = fv;
+        mrc = mdb_put(txn, l->meta, &k, &v, 0);
+    } else if (mrc == 0) {
+        const uint8_t *p = v.mv_data;
+        uint32_t ver =
+            v.mv_size == 4
+                ? ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3])
+                : UINT32_MAX;
+        if (ver > LEDGER_FORMAT_VERSION) {
+            ledger__errf(l->err, sizeof(l->err),
+                         "ledger format version %u is newer than this rxledger supports (%d)",
+                         (unsigned)ver, LEDGER_FORMAT_VERSION);
+            rc = LEDGER_EVERSION;
+            goto done;
+        }
+    }
+    if (mrc != MDB_NOTFOUND && (rc = ledger__mdb_err(l, mrc, "cannot read format")) != 0)
+        goto done;
+    /* Commit even when read-only: DBI handles opened in an aborted txn are closed. */
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    rc = ledger__mdb_err(l, mrc, "cannot commit");
+done:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (rc != 0)
+        ledger__errf(errbuf, errlen, "%s", l->err);
+    return rc;
+}
+
+int ledger_open(ledger **out, const char *dir, unsigned flags, char *errbuf, size_t errlen)
+{
+    ledger *l = NULL;
+    char path[4096];
+    struct stat st;
+    int rc = 0, mrc;
+    *out = NULL;
+    if (dir == NULL || *dir == '\0' || strlen(dir) > sizeof(path) - 16) {
+        ledger__errf(errbuf, errlen, "bad ledger directory name");
+        return LEDGER_EINVAL;
+    }
+    if ((flags & LEDGER_OPEN_CREATE) != 0 && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        ledger__errf(errbuf, errlen, "cannot create '%s': %s", dir, strerror(errno));
+        return errno == EACCES || errno == EROFS ? LEDGER_EACCES : LEDGER_EIO;
+    }
+    (void)snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    if ((flags & LEDGER_OPEN_CREATE) == 0 && stat(path, &st) != 0) {
+        ledger__errf(errbuf, errlen, "no ledger in '%s' (run 'rxledger init')", dir);
+        return LEDGER_ENOTFOUND;
+    }
+    l = calloc(1, sizeof(*l));
+    if (l == NULL)
+        return LEDGER_ENOMEM;
+    l->rdonly = (flags & LEDGER_OPEN_RDONLY) != 0;
+    mrc = mdb_env_create(&l->env);
+    if (mrc == 0)
+        mrc = mdb_env_set_maxdbs(l->env, 8);
+    if (mrc == 0)
+        mrc = mdb_env_set_mapsize(l->env, ledger__initial_map_bytes);
+    if (mrc == 0)
+        mrc = mdb_env_open(l->env, dir, MDB_NOTLS | (l->rdonly ? MDB_RDONLY : 0), 0600);
+    if (mrc != 0) {
+        rc = ledger__mdb_err(l, mrc, "cannot open ledger");
+        if (mrc == MDB_INVALID || mrc == MDB_VERSION_MISMATCH)
+            rc = LEDGER_EVERSION;
+        ledger__errf(errbuf, errlen, "cannot open ledger '%s': %s", dir, mdb_strerror(mrc));
+        goto done;
+    }
+    rc = open_dbs(l, errbuf, errlen);
+done:
+    if (rc != 0)
+        ledger_close(l);
+    else
+        *out = l;
+    return rc;
+}
+
+/* ---- head and key index ---- */
+
+int ledger__head_read(ledger *l, MDB_txn *txn, ledger__head *h)
+{
+    MDB_val k = {sizeof(meta_head) - 1, (void *)meta_head}, v;
+    int mrc = mdb_get(txn, l->meta, &k, &v);
+    memset(h, 0, sizeof(*h));
+    if (mrc == MDB_NOTFOUND)
+        return 0;
+    if (mrc != 0)
+        return ledger__mdb_err(l, mrc, "cannot read head");
+    if (v.mv_size != LEDGER__HEAD_BYTES) {
+        ledger__errf(l->err, sizeof(l->err), "stored head is damaged");
+        return LEDGER_EENCODING;
+    }
+    const uint8_t *p = v.mv_data;
+    h->count = ledger__get_u64be(p);
+    memcpy(h->hash, p + 8, LEDGER_HASH_BYTES);
+    h->rt = (int64_t)ledger__get_u64be(p + 8 + LEDGER_HASH_BYTES);
+    return 0;
+}
+
+static int head_write(ledger *l, MDB_txn *txn, const ledger__head *h)
+{
+    uint8_t buf[LEDGER__HEAD_BYTES];
+    MDB_val k = {sizeof(meta_head) - 1, (void *)meta_head}, v = {sizeof(buf), buf};
+    ledger__u64be(buf, h->count);
+    memcpy(buf + 8, h->hash, LEDGER_HASH_BYTES);
+    ledger__u64be(buf + 8 + LEDGER_HASH_BYTES, (uint64_t)h->rt);
+    return ledger__mdb_err(l, mdb_put(txn, l->meta, &k, &v, 0), "cannot write head");
+}
+
+int ledger__keyrec_get(ledger *l, MDB_txn *txn, const uint8_t kid[KEYS_KID_BYTES],
+                       uint64_t *enrolled, uint64_t *revoked)
+{
+    MDB_val k = {KEYS_KID_BYTES, (void *)kid}, v;
+    int mrc = mdb_get(txn, l->keys, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return LEDGER_ENOTFOUND;
+    if (mrc != 0)
+        return ledger__mdb_err(l, mrc, "cannot read key index");
+    if (v.mv_size != LEDGER__KEYREC_BYTES) {
+        ledger__errf(l->err, sizeof(l->err), "key index record is damaged");
+        return LEDGER_EENCODING;
+    }
+    *enrolled = ledger__get_u64be(v.mv_data);
+    *revoked = ledger__get_u64be((const uint8_t *)v.mv_data + 8);
+    return 0;
+}
+
+static int keyrec_put(ledger *l, MDB_txn *txn, const uint8_t kid[KEYS_KID_BYTES], uint64_t enrolled,
+                      uint64_t revoked)
+{
+    uint8_t rec[LEDGER__KEYREC_BYTES];
+    MDB_val k = {KEYS_KID_BYTES, (void *)kid}, v = {sizeof(rec), rec};
+    ledger__u64be(rec, enrolled);
+    ledger__u64be(rec + 8, revoked);
+    return ledger__mdb_err(l, mdb_put(txn, l->keys, &k, &v, 0), "cannot write key index");
+}
+
+/* Decode the entry at @p seq inside @p txn (borrowing LMDB memory). */
+static int entry_at(ledger *l, MDB_txn *txn, uint64_t seq, ledger_entry *e)
+{
+    uint8_t kb[8];
+    MDB_val k = {sizeof(kb), kb}, v;
+    char why[LEDGER_ERRMSG_MAX];
+    int rc;
+    ledger__u64be(kb, seq);
+    rc = mdb_get(txn, l->entries, &k, &v);
+    if (rc != 0)
+        return ledger__mdb_err(l, rc, "cannot read entry");
+    rc = ledger_entry_decode(e, v.mv_data, v.mv_size, why, sizeof(why));
+    if (rc != 0)
+        ledger__errf(l->err, sizeof(l->err), "entry %llu: %s", (unsigned long long)seq, why);
+    return rc;
+}
+
+/* A key's state, read from the entries the index points at (the index holds no data). */
+static int key_lookup(ledger *l, MDB_txn *txn, const uint8_t kid[KEYS_KID_BYTES],
+                      ledger_keyinfo *out)
+{
+    uint64_t enrolled, revoked;
+    ledger_entry e;
+    ledger__effect eff;
+    char why[LEDGER_ERRMSG_MAX];
+    int rc = ledger__keyrec_get(l, txn, kid, &enrolled, &revoked);
+    if (rc != 0)
+        return rc;
+    if ((rc = entry_at(l, txn, enrolled, &e)) != 0)
+        return rc;
+    if ((rc = ledger__effect_of(&e, &eff, why, sizeof(why))) != 0 ||
+        eff.kind != LEDGER__EFF_ENROLL) {
+        ledger__errf(l->err, sizeof(l->err), "key index points at a non-enrolment entry");
+        return LEDGER_EENCODING;
+    }
+    *out = eff.key;
+    if (revoked != LEDGER__NO_SEQ) {
+        if ((rc = entry_at(l, txn, revoked, &e)) != 0)
+            return rc;
+        if (ledger__effect_of(&e, &eff, why, sizeof(why)) != 0 || eff.kind != LEDGER__EFF_REVOKE) {
+            ledger__errf(l->err, sizeof(l->err), "key index points at a non-revocation entry");
+            return LEDGER_EENCODING;
+        }
+        out->revoked = true;
+        out->revoked_seq = revoked;
+        out->revoked_ms = e.recorded_ms;
+        memcpy(out->revoke_reason, eff.reason, sizeof(out->revoke_reason));
+    }
+    return 0;
+}
+
+int ledger_key_get(ledger *l, const uint8_t kid[KEYS_KID_BYTES], ledger_keyinfo *out)
+{
+    MDB_txn *txn = NULL;
+    int rc = ledger__read_txn(l, &txn);
+    if (rc == 0)
+        rc = key_lookup(l, txn, kid, out);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+int ledger_keys_list(ledger *l, ledger_key_fn fn, void *ud)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc = ledger__read_txn(l, &txn), mrc;
+    if (rc != 0)
+        goto done;
+    if ((rc = ledger__mdb_err(l, mdb_cursor_open(txn, l->keys, &cur), "cannot read keys")) != 0)
+        goto done;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        ledger_keyinfo info;
+        if (k.mv_size != KEYS_KID_BYTES) {
+            ledger__errf(l->err, sizeof(l->err), "key index is damaged");
+            rc = LEDGER_EENCODING;
+            goto done;
+        }
+        if ((rc = key_lookup(l, txn, k.mv_data, &info)) != 0)
+            goto done;
+        if (fn(&info, ud) != 0)
+            break;
+    }
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = ledger__mdb_err(l, mrc, "cannot read keys");
+done:
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+/* ---- append ---- */
+
+typedef struct append_req {
+    const keys_key *signer;
+    const ledger_append_opts *o;
+    const char *genesis_name; /* genesis: the printed name comes from the body */
+} append_req;
+
+int ledger__payload_build(ledger__buf *out, uint64_t seq, const uint8_t prev[LEDGER_HASH_BYTES],
+                          const char *type, int64_t rt, int64_t et,
+                          const uint8_t kid[KEYS_KID_BYTES], const char *name, const char *meaning,
+                          const ledger_body *body)
+{
+    ledger_body *p = NULL, *empty = NULL;
+    ledger__buf bb;
+    int rc = ledger_body_new(&p);
+    ledger__buf_init(&bb, LEDGER_MAX_ENTRY_BYTES);
+    if (rc != 0)
+        goto done;
+    if (body == NULL) {
+        if ((rc = ledger_body_new(&empty)) != 0)
+            goto done;
+        body = empty;
+    }
+    ledger__body_encode(body, &bb);
+    if ((rc = bb.err) != 0)
+        goto done;
+    if ((rc = ledger_body_put_uint(p, "v", LEDGER_FORMAT_VERSION)) != 0 ||
+        (rc = ledger_body_put_uint(p, "seq", seq)) != 0 ||
+        (rc = ledger_body_put_bytes(p, "prev", prev, LEDGER_HASH_BYTES)) != 0 ||
+        (rc = ledger_body_put_text(p, "type", type)) != 0 ||
+        (rc = ledger_body_put_uint(p, "rt", (uint64_t)rt)) != 0 ||
+        (rc = ledger_body_put_uint(p, "et", (uint64_t)et)) != 0 ||
+        (rc = ledger_body_put_bytes(p, "kid", kid, KEYS_KID_BYTES)) != 0 ||
+        (rc = ledger_body_put_text(p, "name", name)) != 0 ||
+        (rc = ledger_body_put_text(p, "meaning", meaning)) != 0 ||
+        (rc = ledger__body_put_raw(p, "body", bb.p, bb.len)) != 0)
+        goto done;
+    ledger__body_encode(p, out);
+    rc = out->err;
+done:
+    ledger_body_free(p);
+    ledger_body_free(empty);
+    ledger__buf_release(&bb);
+    return rc;
+}
+
+/* Apply an entry's effect to the key index, refusing impossible changes. */
+static int apply_effect(ledger *l, MDB_txn *txn, const ledger__effect *eff, uint64_t seq)
+{
+    uint64_t enrolled, revoked;
+    char kidhex[2 * KEYS_KID_BYTES + 1];
+    int rc;
+    if (eff->kind == LEDGER__EFF_NONE)
+        return 0;
+    if (eff->kind == LEDGER__EFF_ENROLL) {
+        ledger_hex(kidhex, eff->key.kid, KEYS_KID_BYTES);
+        rc = ledger__keyrec_get(l, txn, eff->key.kid, &enrolled, &revoked);
+        if (rc == 0) {
+            ledger__errf(l->err, sizeof(l->err), "key %s is already enrolled (seq %llu)", kidhex,
+                         (unsigned long long)enrolled);
+            return LEDGER_EEXIST;
+        }
+        if (rc != LEDGER_ENOTFOUND)
+            return rc;
+        return keyrec_put(l, txn, eff->key.kid, seq, LEDGER__NO_SEQ);
+    }
+    ledger_hex(kidhex, eff->target, KEYS_KID_BYTES);
+    rc = ledger__keyrec_get(l, txn, eff->target, &enrolled, &revoked);
+    if (rc == LEDGER_ENOTFOUND) {
+        ledger__errf(l->err, sizeof(l->err), "key %s is not enrolled", kidhex);
+        return rc;
+    }
+    if (rc != 0)
+        return rc;
+    if (enrolled == 0) {
+        ledger__errf(l->err, sizeof(l->err), "the site key cannot be revoked");
+        return LEDGER_EROLE;
+    }
+    if (revoked != LEDGER__NO_SEQ) {
+        ledger__errf(l->err, sizeof(l->err), "key %s is already revoked (seq %llu)", kidhex,
+                     (unsigned long long)revoked);
+        return LEDGER_EEXIST;
+    }
+    return keyrec_put(l, txn, eff->target, enrolled, seq);
+}
+
+static int append_once(ledger *l, const append_req *req, ledger_appended *out)
+{
+    const ledger_append_opts *o = req->o;
+    const bool genesis = req->genesis_name != NULL;
+    MDB_txn *txn = NULL;
+    ledger__head h;
+    ledger_keyinfo signer;
+    bool have_signer = false;
+    uint8_t pub[KEYS_PUB_BYTES], kid[KEYS_KID_BYTES];
+    ledger__buf payload, entry;
+    ledger_entry e;
+    ledger__effect eff;
+    char why[LEDGER_ERRMSG_MAX];
+    const ledger__type *t = ledger__type_find(o->type);
+    int rc;
+
+    ledger__buf_init(&payload, LEDGER_MAX_ENTRY_BYTES);
+    ledger__buf_init(&entry, LEDGER_MAX_ENTRY_BYTES);
+    if (t == NULL) {
+        ledger__errf(l->err, sizeof(l->err), "unknown entry type '%s'", o->type);
+        rc = LEDGER_EINVAL;
+        goto done;
+    }
+    if ((rc = txn_begin(l, 0, &txn)) != 0)
+        goto done;
+    if ((rc = ledger__head_read(l, txn, &h)) != 0)
+        goto done;
+    if (genesis && h.count != 0) {
+        ledger__errf(l->err, sizeof(l->err), "ledger is already initialised");
+        rc = LEDGER_EEXIST;
+        goto done;
+    }
+    if (!genesis && h.count == 0) {
+        ledger__errf(l->err, sizeof(l->err), "ledger has no genesis entry (run 'rxledger init')");
+        rc = LEDGER_ENOTINIT;
+        goto done;
+    }
+    keys_key_pub(req->signer, pub);
+    keys_kid(kid, pub);
+    if (!genesis) {
+        rc = key_lookup(l, txn, kid, &signer);
+        if (rc != 0 && rc != LEDGER_ENOTFOUND)
+            goto done;
+        have_signer = rc == 0;
+    }
+    int64_t rt = o->recorded_ms != 0 ? o->recorded_ms : ledger__now_ms();
+    if (rt < h.rt) {
+        char last[LEDGER_TIME_TEXT_BYTES], now[LEDGER_TIME_TEXT_BYTES];
+        ledger_time_format(last, h.rt);
+        ledger_time_format(now, rt);
+        ledger__errf(l->err, sizeof(l->err),
+                     "system clock (%s) is behind the last entry's recorded time (%s)", now, last);
+        rc = LEDGER_ECLOCK;
+        goto done;
+    }
+    int64_t et = o->event_ms != 0 ? o->event_ms : rt;
+    if (et < 0 || et > rt + LEDGER_FUTURE_TOLERANCE_MS) {
+        ledger__errf(l->err, sizeof(l->err), "event time is more than 5 minutes in the future");
+        rc = LEDGER_EFUTURE;
+        goto done;
+    }
+    const char *name = genesis ? req->genesis_name : (have_signer ? signer.name : "");
+    const char *meaning = o->meaning != NULL ? o->meaning : t->meaning;
+    if (!genesis && !have_signer) {
+        char kidhex[2 * KEYS_KID_BYTES + 1];
+        ledger_hex(kidhex, kid, KEYS_KID_BYTES);
+        ledger__errf(l->err, sizeof(l->err), "key %s is not enrolled in this ledger", kidhex);
+        rc = LEDGER_ESIGNER;
+        goto done;
+    }
+    rc = ledger__payload_build(&payload, h.count, h.hash, o->type, rt, et, kid, name, meaning,
+                               o->body);
+    if (rc != 0) {
+        ledger__errf(l->err, sizeof(l->err), "cannot encode entry: %s", ledger_strerror(rc));
+        goto done;
+    }
+    if ((rc = ledger__entry_build(&entry, req->signer, payload.p, payload.len)) != 0) {
+        ledger__errf(l->err, sizeof(l->err), "cannot sign entry: %s", ledger_strerror(rc));
+        goto done;
+    }
+    /* Decode what we built: the same strict checks verify will apply. */
+    if ((rc = ledger_entry_decode(&e, entry.p, entry.len, why, sizeof(why))) != 0 ||
+        (rc = ledger__check_rules(&e, have_signer ? &signer : NULL, &eff, why, sizeof(why))) != 0) {
+        ledger__errf(l->err, sizeof(l->err), "%s", why);
+        goto done;
+    }
+    if ((rc = apply_effect(l, txn, &eff, h.count)) != 0)
+        goto done;
+    uint8_t kb[8];
+    MDB_val k = {sizeof(kb), kb}, v = {entry.len, entry.p};
+    ledger__u64be(kb, h.count);
+    rc = mdb_put(txn, l->entries, &k, &v, MDB_APPEND);
+    if (rc == MDB_KEYEXIST) {
+        ledger__errf(l->err, sizeof(l->err), "entry %llu already exists: stored head is stale",
+                     (unsigned long long)h.count);
+        rc = LEDGER_EEXIST;
+        goto done;
+    }
+    if ((rc = ledger__mdb_err(l, rc, "cannot store entry")) != 0)
+        goto done;
+    ledger__head nh = {h.count + 1, {0}, rt};
+    memcpy(nh.hash, e.hash, LEDGER_HASH_BYTES);
+    if ((rc = head_write(l, txn, &nh)) != 0)
+        goto done;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if ((rc = ledger__mdb_err(l, rc, "cannot commit entry")) != 0)
+        goto done;
+    if (out != NULL) {
+        out->seq = h.count;
+        memcpy(out->hash, e.hash, LEDGER_HASH_BYTES);
+        out->recorded_ms = rt;
+    }
+done:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    ledger__buf_release(&payload);
+    ledger__buf_release(&entry);
+    return rc;
+}
+
+static int append_retry(ledger *l, const append_req *req, ledger_appended *out)
+{
+    int rc = LEDGER__EMAPFULL;
+    if (l->rdonly) {
+        ledger__errf(l->err, sizeof(l->err), "ledger opened read-only");
+        return LEDGER_ERDONLY;
+    }
+    l->err[0] = '\0';
+    for (int i = 0; i < GROW_ATTEMPTS && rc == LEDGER__EMAPFULL; i++) {
+        rc = append_once(l, req, out);
+        if (rc == LEDGER__EMAPFULL) {
+            /* The map is full: double it (no transaction of ours is open) and retry. */
+            MDB_envinfo info;
+            int mrc = mdb_env_info(l->env, &info);
+            if (mrc == 0)
+                mrc = mdb_env_set_mapsize(l->env, info.me_mapsize * 2);
+            if (mrc != 0)
+                return ledger__mdb_err(l, mrc, "cannot grow the map");
+        }
+    }
+    if (rc == LEDGER__EMAPFULL) {
+        ledger__errf(l->err, sizeof(l->err), "ledger map is full and cannot grow");
+        rc = LEDGER_EFULL;
+    }
+    return rc;
+}
+
+int ledger_init(ledger *l, const keys_key *site_key, const char *site_name, const char *dea,
+                ledger_appended *out)
+{
+    ledger_body *b = NULL;
+    uint8_t pub[KEYS_PUB_BYTES];
+    char why[128];
+    int rc;
+    if (site_name == NULL || *site_name == '\0' || strlen(site_name) > LEDGER_NAME_MAX) {
+        ledger__errf(l->err, sizeof(l->err), "site name must be 1 to %d bytes", LEDGER_NAME_MAX);
+        return LEDGER_EINVAL;
+    }
+    if (dea == NULL || ledger_dea_check(dea, why, sizeof(why)) != 0) {
+        ledger__errf(l->err, sizeof(l->err), "bad dea number '%s': %s", dea ? dea : "",
+                     dea ? why : "missing");
+        return LEDGER_EINVAL;
+    }
+    keys_key_pub(site_key, pub);
+    if ((rc = ledger_body_new(&b)) != 0 ||
+        (rc = ledger_body_put_text(b, "site_name", site_name)) != 0 ||
+        (rc = ledger_body_put_text(b, "dea", dea)) != 0 ||
+        (rc = ledger_body_put_bytes(b, "site_pub", pub, sizeof(pub))) != 0) {
+        ledger__errf(l->err, sizeof(l->err), "bad site name: %s", ledger_strerror(rc));
+        goto done;
+    }
+    ledger_append_opts o = LEDGER_APPEND_INIT;
+    o.type = "genesis";
+    o.body = b;
+    append_req req = {site_key, &o, site_name};
+    rc = append_retry(l, &req, out);
+done:
+    ledger_body_free(b);
+    return rc;
+}
+
+int ledger_append(ledger *l, const keys_key *signer, const ledger_append_opts *opts,
+                  ledger_appended *out)
+{
+    if (opts == NULL || opts->type == NULL || strcmp(opts->type, "genesis") == 0) {
+        ledger__errf(l->err, sizeof(l->err), "bad entry type");
+        return LEDGER_EINVAL;
+    }
+    append_req req = {signer, opts, NULL};
+    return append_retry(l, &req, out);
+}
+
+int ledger_head(ledger *l, uint64_t *out_count, uint8_t head[LEDGER_HASH_BYTES])
+{
+    MDB_txn *txn = NULL;
+    ledger__head h;
+    int rc = ledger__read_txn(l, &txn);
+    if (rc == 0)
+        rc = ledger__head_read(l, txn, &h);
+    if (rc == 0) {
+        *out_count = h.count;
+        memcpy(head, h.hash, LEDGER_HASH_BYTES);
+    }
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+int ledger_get(ledger *l, uint64_t seq, uint8_t *buf, size_t cap, size_t *outlen)
+{
+    MDB_txn *txn = NULL;
+    uint8_t kb[8];
+    MDB_val k = {sizeof(kb), kb}, v;
+    int rc = ledger__read_txn(l, &txn);
+    if (rc != 0)
+        goto done;
+    ledger__u64be(kb, seq);
+    int mrc = mdb_get(txn, l->entries, &k, &v);
+    if (mrc == MDB_NOTFOUND) {
+        ledger__errf(l->err, sizeof(l->err), "no entry %llu", (unsigned long long)seq);
+        rc = LEDGER_ENOTFOUND;
+        goto done;
+    }
+    if ((rc = ledger__mdb_err(l, mrc, "cannot read entry")) != 0)
+        goto done;
+    if (v.mv_size > cap) {
+        ledger__errf(l->err, sizeof(l->err), "entry %llu is too large", (unsigned long long)seq);
+        rc = LEDGER_ETOOBIG;
+        goto done;
+    }
+    memcpy(buf, v.mv_data, v.mv_size); /* copy out before the transaction ends */
+    *outlen = v.mv_size;
+done:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+/* ---- iteration ---- */
+
+struct ledger_iter {
+    ledger *l;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    bool started;
+    uint64_t from;
+};
+
+int ledger_iter_open(ledger_iter **out, ledger *l, uint64_t from)
+{
+    ledger_iter *it = calloc(1, sizeof(*it));
+    int rc;
+    *out = NULL;
+    if (it == NULL)
+        return LEDGER_ENOMEM;
+    it->l = l;
+    it->from = from;
+    rc = ledger__read_txn(l, &it->txn);
+    if (rc == 0)
+        rc = ledger__mdb_err(l, mdb_cursor_open(it->txn, l->entries, &it->cur),
+                             "cannot open cursor");
+    if (rc != 0)
+        ledger_iter_free(it);
+    else
+        *out = it;
+    return rc;
+}
+
+int ledger_iter_next(ledger_iter *it, ledger_entry *out)
+{
+    uint8_t kb[8];
+    MDB_val k = {sizeof(kb), kb}, v;
+    char why[LEDGER_ERRMSG_MAX];
+    int mrc, rc;
+    if (!it->started) {
+        ledger__u64be(kb, it->from);
+        mrc = mdb_cursor_get(it->cur, &k, &v, MDB_SET_RANGE);
+        it->started = true;
+    } else {
+        mrc = mdb_cursor_get(it->cur, &k, &v, MDB_NEXT);
+    }
+    if (mrc == MDB_NOTFOUND)
+        return 1;
+    if (mrc != 0)
+        return ledger__mdb_err(it->l, mrc, "cannot read entry");
+    if (k.mv_size != 8) {
+        ledger__errf(it->l->err, sizeof(it->l->err), "entry key is damaged");
+        return LEDGER_EENCODING;
+    }
+    uint64_t seq = ledger__get_u64be(k.mv_data);
+    rc = ledger_entry_decode(out, v.mv_data, v.mv_size, why, sizeof(why));
+    if (rc != 0) {
+        out->seq = seq;
+        ledger__errf(it->l->err, sizeof(it->l->err), "entry %llu: %s", (unsigned long long)seq,
+                     why);
+    }
+    return rc;
+}
+
+void ledger_iter_free(ledger_iter *it)
+{
+    if (it == NULL)
+        return;
+    if (it->cur != NULL)
+        mdb_cursor_close(it->cur);
+    if (it->txn != NULL)
+        mdb_txn_abort(it->txn);
+    free(it);
+}

@@ -1,0 +1,43 @@
+/* The LMDB side of the ledger handle, shared by store.c and verify.c. */
+#ifndef LEDGER_STORE_INT_H
+#define LEDGER_STORE_INT_H
+
+#include <lmdb.h>
+
+#include "ledger_int.h"
+
+/* Named databases inside the one LMDB environment. */
+#define LEDGER__DB_ENTRIES   "entries" /* u64 BE seq -> COSE_Sign1 bytes (MDB_APPEND only) */
+#define LEDGER__DB_META      "meta"    /* "format" -> u32 BE; "head" -> see ledger__head */
+#define LEDGER__DB_KEYS      "keys"    /* kid -> u64 BE enrolled seq || u64 BE revoked seq */
+#define LEDGER__NO_SEQ       UINT64_MAX
+#define LEDGER__HEAD_BYTES   (8 + LEDGER_HASH_BYTES + 8)
+#define LEDGER__KEYREC_BYTES 16
+
+/* Initial LMDB map size for new handles (tests lower it to force growth). */
+extern size_t ledger__initial_map_bytes;
+
+struct ledger {
+    MDB_env *env;
+    MDB_dbi entries, meta, keys;
+    bool rdonly;
+    char err[LEDGER_ERRMSG_MAX];
+};
+
+/* The stored head: number of entries, hash of the last, its recorded time. */
+typedef struct ledger__head {
+    uint64_t count;
+    uint8_t hash[LEDGER_HASH_BYTES];
+    int64_t rt;
+} ledger__head;
+
+int ledger__head_read(ledger *l, MDB_txn *txn, ledger__head *h);
+/* Map an LMDB or errno code to a LEDGER_E* code, keeping its text in l->err. */
+int ledger__mdb_err(ledger *l, int rc, const char *what);
+/* Begin a read transaction (handles MDB_MAP_RESIZED). */
+int ledger__read_txn(ledger *l, MDB_txn **out);
+/* Index record of a key: enrolled seq and revoked seq (LEDGER__NO_SEQ if not revoked). */
+int ledger__keyrec_get(ledger *l, MDB_txn *txn, const uint8_t kid[KEYS_KID_BYTES],
+                       uint64_t *enrolled, uint64_t *revoked);
+
+#endif

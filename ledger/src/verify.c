@@ -1,0 +1,244 @@
+/* Verification: walk the chain in one read transaction with flat memory
+ * (the only state is the key table, which grows with enrolled people, not
+ * with entries) and report the first bad entry with its reason. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/ident.h"
+#include "store_int.h"
+
+#define PROGRESS_EVERY 4096
+
+typedef struct vkey {
+    ledger_keyinfo info;
+    keys_pub *pub;
+} vkey;
+
+typedef struct ktab {
+    vkey *v;
+    size_t n, cap;
+} ktab;
+
+static vkey *ktab_find(ktab *t, const uint8_t kid[KEYS_KID_BYTES])
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (memcmp(t->v[i].info.kid, kid, KEYS_KID_BYTES) == 0)
+            return &t->v[i];
+    return NULL;
+}
+
+static int ktab_add(ktab *t, const ledger_keyinfo *info)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        vkey *nv = realloc(t->v, cap * sizeof(*nv));
+        if (nv == NULL)
+            return LEDGER_ENOMEM;
+        t->v = nv;
+        t->cap = cap;
+    }
+    vkey *k = &t->v[t->n];
+    k->info = *info;
+    k->pub = NULL;
+    int rc = keys_pub_new(&k->pub, info->pub);
+    if (rc != 0)
+        return rc;
+    t->n++;
+    return 0;
+}
+
+static void ktab_release(ktab *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        keys_pub_free(t->v[i].pub);
+    free(t->v);
+}
+
+static int finding(ledger_verify_result *out, uint64_t seq, const char *why)
+{
+    out->failed = true;
+    out->bad_seq = seq;
+    ledger__errf(out->reason, sizeof(out->reason), "%s", why);
+    return LEDGER_EVERIFY;
+}
+
+/* Check one decoded entry against the chain state; apply its effect. */
+static int check_entry(ktab *t, const ledger_entry *e, uint64_t expect, const uint8_t *prev,
+                       int64_t prev_rt, unsigned flags, char *why, size_t whylen)
+{
+    ledger__effect eff;
+    vkey *signer;
+    const uint8_t *prot, *payload;
+    size_t protlen, plen;
+    int rc;
+    if (e->seq != expect) {
+        ledger__errf(why, whylen, "payload says seq %llu but is stored at seq %llu",
+                     (unsigned long long)e->seq, (unsigned long long)expect);
+        return LEDGER_EINVAL;
+    }
+    if (!keys_equal(e->prev, prev, LEDGER_HASH_BYTES)) {
+        ledger__errf(why, whylen, "prev does not match the hash of entry %llu",
+                     (unsigned long long)(expect - 1));
+        return LEDGER_EINVAL;
+    }
+    if (e->recorded_ms < prev_rt) {
+        ledger__errf(why, whylen, "recorded time earlier than the previous entry's");
+        return LEDGER_ECLOCK;
+    }
+    signer = e->seq == 0 ? NULL : ktab_find(t, e->kid);
+    rc = ledger__check_rules(e, signer != NULL ? &signer->info : NULL, &eff, why, whylen);
+    if (rc != 0)
+        return rc;
+    if (e->seq == 0) {
+        if ((rc = ktab_add(t, &eff.key)) != 0)
+            return rc;
+        signer = &t->v[t->n - 1];
+    }
+    if ((flags & LEDGER_VERIFY_NO_SIGNATURES) == 0) {
+        ledger__buf tbs;
+        if ((rc = ledger__entry_spans(e, &prot, &protlen, &payload, &plen)) != 0)
+            return rc;
+        ledger__buf_init(&tbs, LEDGER_MAX_ENTRY_BYTES + 128);
+        ledger__sig_structure(&tbs, prot, protlen, payload, plen);
+        rc = tbs.err != 0 ? tbs.err : keys_pub_verify(signer->pub, e->sig, tbs.p, tbs.len);
+        ledger__buf_release(&tbs);
+        if (rc != 0) {
+            ledger__errf(why, whylen, "signature does not verify");
+            return rc;
+        }
+    }
+    if (eff.kind == LEDGER__EFF_ENROLL && e->seq != 0) {
+        if (ktab_find(t, eff.key.kid) != NULL) {
+            ledger__errf(why, whylen, "enrols a key that is already enrolled");
+            return LEDGER_EEXIST;
+        }
+        return ktab_add(t, &eff.key);
+    }
+    if (eff.kind == LEDGER__EFF_REVOKE) {
+        vkey *target = ktab_find(t, eff.target);
+        if (target == NULL || target->info.enrolled_seq == 0 || target->info.revoked) {
+            ledger__errf(why, whylen,
+                         "revokes a key that is not enrolled, already revoked, "
+                         "or the site key");
+            return LEDGER_EINVAL;
+        }
+        target->info.revoked = true;
+        target->info.revoked_seq = e->seq;
+        target->info.revoked_ms = e->recorded_ms;
+    }
+    return 0;
+}
+
+/* The key index must say exactly what the chain says. */
+static int check_index(ledger *l, MDB_txn *txn, ktab *t, ledger_verify_result *out)
+{
+    MDB_stat st;
+    char why[LEDGER_ERRMSG_MAX];
+    int rc = ledger__mdb_err(l, mdb_stat(txn, l->keys, &st), "cannot read key index");
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < t->n; i++) {
+        uint64_t enrolled, revoked;
+        const ledger_keyinfo *k = &t->v[i].info;
+        rc = ledger__keyrec_get(l, txn, k->kid, &enrolled, &revoked);
+        if (rc == LEDGER_ENOTFOUND ||
+            (rc == 0 && (enrolled != k->enrolled_seq ||
+                         revoked != (k->revoked ? k->revoked_seq : LEDGER__NO_SEQ)))) {
+            ledger__errf(why, sizeof(why),
+                         "key index disagrees with the chain for the key "
+                         "enrolled at seq %llu",
+                         (unsigned long long)k->enrolled_seq);
+            return finding(out, k->enrolled_seq, why);
+        }
+        if (rc != 0)
+            return rc;
+    }
+    if (st.ms_entries != t->n)
+        return finding(out, out->entries, "key index holds keys the chain never enrolled");
+    return 0;
+}
+
+int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *ud,
+                  ledger_verify_result *out)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    ktab t = {NULL, 0, 0};
+    ledger__head h;
+    uint8_t prev[LEDGER_HASH_BYTES] = {0};
+    int64_t prev_rt = 0;
+    uint64_t expect = 0;
+    char why[LEDGER_ERRMSG_MAX];
+    int rc, mrc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = ledger__read_txn(l, &txn)) != 0)
+        goto done;
+    if ((rc = ledger__head_read(l, txn, &h)) != 0) {
+        rc = finding(out, 0, l->err);
+        goto done;
+    }
+    if ((rc = ledger__mdb_err(l, mdb_cursor_open(txn, l->entries, &cur), "cannot open cursor")) !=
+        0)
+        goto done;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        ledger_entry e;
+        if (k.mv_size != 8) {
+            rc = finding(out, expect, "entry key is damaged");
+            goto done;
+        }
+        uint64_t seq = ledger__get_u64be(k.mv_data);
+        if (seq != expect) {
+            ledger__errf(why, sizeof(why), "entry %llu is missing (next stored is %llu)",
+                         (unsigned long long)expect, (unsigned long long)seq);
+            rc = finding(out, expect, why);
+            goto done;
+        }
+        rc = ledger_entry_decode(&e, v.mv_data, v.mv_size, why, sizeof(why));
+        if (rc == 0)
+            rc = check_entry(&t, &e, expect, prev, prev_rt, flags, why, sizeof(why));
+        if (rc == LEDGER_ENOMEM)
+            goto done;
+        if (rc != 0) {
+            rc = finding(out, expect, why);
+            goto done;
+        }
+        memcpy(prev, e.hash, LEDGER_HASH_BYTES);
+        prev_rt = e.recorded_ms;
+        expect++;
+        out->entries = expect;
+        memcpy(out->head, prev, LEDGER_HASH_BYTES);
+        if (progress != NULL && expect % PROGRESS_EVERY == 0)
+            progress(expect, h.count, ud);
+    }
+    if (mrc != MDB_NOTFOUND) {
+        rc = ledger__mdb_err(l, mrc, "cannot read entries");
+        goto done;
+    }
+    if (progress != NULL)
+        progress(expect, h.count, ud);
+    if (expect == 0) {
+        rc = finding(out, 0, "ledger is empty: no genesis entry");
+        goto done;
+    }
+    if (h.count != expect) {
+        ledger__errf(why, sizeof(why), "stored head records %llu entries but the chain has %llu",
+                     (unsigned long long)h.count, (unsigned long long)expect);
+        rc = finding(out, h.count > expect ? expect : h.count, why);
+        goto done;
+    }
+    if (!keys_equal(h.hash, prev, LEDGER_HASH_BYTES)) {
+        rc = finding(out, expect - 1, "stored head hash differs from the last entry's hash");
+        goto done;
+    }
+    rc = check_index(l, txn, &t, out);
+done:
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    ktab_release(&t);
+    return rc;
+}
