@@ -94,8 +94,13 @@ static int tty_ask(int fd, const char *prompt, char *buf, size_t cap, size_t *le
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
     quiet.c_lflag |= ECHONL;
-    if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0)
+    /* Echo off before the prompt shows, so nothing typed after it is echoed. */
+    if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0)
         return -1;
+    if (write(fd, prompt, strlen(prompt)) < 0) {
+        (void)tcsetattr(fd, TCSAFLUSH, &old);
+        return -1;
+    }
     rc = read_line(fd, buf, cap, len);
     (void)tcsetattr(fd, TCSAFLUSH, &old);
     return rc;
@@ -178,7 +183,7 @@ int cli_parse_time(int64_t *out, const char *flag, const char *text)
 {
     char why[128];
     if (strcmp(text, "now") == 0) {
-        *out = 0;
+        *out = cli_now_ms();
         return RX_EXIT_OK;
     }
     if (ledger_time_parse(out, text, why, sizeof(why)) != 0) {

@@ -28,7 +28,7 @@ int cmd_init(int argc, char **argv)
     ledger *l = NULL;
     ledger_appended ap;
     int c, rc;
-    while ((c = getopt_long(argc, argv, ":s:d:k:P:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             site = optarg;

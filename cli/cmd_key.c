@@ -10,13 +10,16 @@ static const char key_help[] =
     "  new --out FILE.key --name NAME [--pub FILE.pub] [--kdf-cost N] [--passphrase-file F]\n"
     "      make an Ed25519 key: FILE.key (encrypted, mode 0600) and FILE.pub beside it;\n"
     "      --kdf-cost is scrypt's log2 N (10-20, default 14)\n"
-    "  pub FILE              print the public key PEM (of a .pub file, or a key file)\n"
-    "  fingerprint FILE      print the key id and fingerprint of a .pub or key file\n"
+    "  pub FILE [--passphrase-file F]\n"
+    "      print the public key PEM of a .pub file, or of a key file (unlocked)\n"
+    "  fingerprint FILE [--passphrase-file F]\n"
+    "      print the key id and fingerprint of a .pub file or a key file\n"
     "  enroll --pub FILE.pub --role ROLE [--license TEXT] [--name NAME]\n"
     "         [--from TIME] [--until TIME] --key SITE.key [--passphrase-file F]\n"
     "      enroll a person's key; roles: pharmacist, prescriber, nurse, admin\n"
     "      (licensed roles need --license); only the site key may enroll\n"
-    "  list                  enrolled keys: kid, role, name, license, validity, status\n"
+    "  list                  enrolled keys: kid, role, valid from, status, valid until,\n"
+    "                        license, name\n"
     "  revoke KID --reason TEXT --key SITE.key [--passphrase-file F]\n"
     "      revoke a key (KID: full 32 hex digits or a unique prefix of 8 or more)\n\n"
     "TIME is RFC 3339 (2026-11-22T14:05:00-07:00) or 'now'.\n"
@@ -48,7 +51,7 @@ static int key_new(int argc, char **argv)
     size_t plen = 0;
     keys_key *k = NULL;
     int c, rc;
-    while ((c = getopt_long(argc, argv, ":o:n:p:k:P:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'o':
             out = optarg;
@@ -95,7 +98,7 @@ static int key_new(int argc, char **argv)
     if (rc != 0)
         goto done;
     if (plen < KEYS_PASS_MIN) {
-        cli_err("passphrase too short: at least %d characters", KEYS_PASS_MIN);
+        cli_err("passphrase too short: at least %d bytes", KEYS_PASS_MIN);
         rc = RX_EXIT_USAGE;
         goto done;
     }
@@ -147,7 +150,7 @@ static int key_show(int argc, char **argv, bool pem)
     uint8_t pub[KEYS_PUB_BYTES];
     char name[KEYS_NAME_MAX + 1], buf[1024];
     int c, rc;
-    while ((c = getopt_long(argc, argv, ":P:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'P':
             passfile = optarg;
@@ -197,7 +200,7 @@ static int key_enroll(int argc, char **argv)
     ledger_body *b = NULL;
     ledger_appended ap;
     int c, rc;
-    while ((c = getopt_long(argc, argv, ":p:r:L:n:f:u:k:P:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             pubpath = optarg;
@@ -310,7 +313,7 @@ static int list_one(const ledger_keyinfo *k, void *ud)
         (void)snprintf(status, sizeof(status), "revoked@%llu", (unsigned long long)k->revoked_seq);
     else
         (void)snprintf(status, sizeof(status), "active");
-    printf("%s  %-10s  %-24s  %-7s %-24s  %-12s  %s\n", kid, ledger_role_name(k->role), from,
+    printf("%s  %-10s  %-24s  %-12s  %-24s  %-12s  %s\n", kid, ledger_role_name(k->role), from,
            status, until, k->license[0] ? k->license : "-", k->name);
     return 0;
 }
@@ -331,7 +334,7 @@ static int key_list(int argc, char **argv)
         return cli_usage("key list", "unexpected argument '%s'", argv[optind]);
     if ((rc = cli_open(&l, "key list", true)) != 0)
         return rc;
-    printf("%-32s  %-10s  %-24s  %-7s %-24s  %-12s  %s\n", "kid", "role", "valid from", "status",
+    printf("%-32s  %-10s  %-24s  %-12s  %-24s  %-12s  %s\n", "kid", "role", "valid from", "status",
            "valid until", "license", "name");
     if (ledger_keys_list(l, list_one, NULL) != 0) {
         cli_err("cannot list keys: %s", ledger_errmsg(l));
@@ -373,7 +376,7 @@ static int key_revoke(int argc, char **argv)
     ledger_appended ap;
     char lower[2 * KEYS_KID_BYTES + 1];
     int c, rc;
-    while ((c = getopt_long(argc, argv, ":r:k:P:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             reason = optarg;

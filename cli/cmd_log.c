@@ -20,7 +20,7 @@ int cmd_log(int argc, char **argv)
     ledger_iter *it = NULL;
     ledger_entry e;
     int c, rc;
-    while ((c = getopt_long(argc, argv, ":f:n:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             if ((rc = cli_parse_u64(&from, "--from", optarg, 0, UINT64_MAX - 1)) != 0)

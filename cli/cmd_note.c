@@ -22,7 +22,7 @@ int cmd_note(int argc, char **argv)
     ledger_body *b = NULL;
     ledger_appended ap;
     int c, rc;
-    while ((c = getopt_long(argc, argv, ":t:k:a:P:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 't':
             text = optarg;

@@ -24,7 +24,7 @@ int cmd_show(int argc, char **argv)
     ledger_keyinfo signer;
     char why[LEDGER_ERRMSG_MAX], body[8192];
     int c, rc;
-    while ((c = getopt_long(argc, argv, ":rh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             raw = true;

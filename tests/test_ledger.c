@@ -1,11 +1,11 @@
 /* Unit tests of the ledger library: encoding, rules, storage, verification.
  * Real LMDB in fresh temp directories and real OpenSSL. */
 // clang-format off: cmocka needs these before it, in this order
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 // clang-format on
 
 #include <lmdb.h>
@@ -813,6 +813,38 @@ static void test_ledger_open_errors(void **state)
     ledger_close(l);
 }
 
+static void test_ledger_oversized_entry_refused(void **state)
+{
+    fx *f = *state;
+    ledger_body *b = NULL;
+    uint64_t count;
+    uint8_t head[LEDGER_HASH_BYTES];
+    char text[LEDGER_TEXT_MAX + 1];
+    memset(text, 'y', LEDGER_TEXT_MAX);
+    text[LEDGER_TEXT_MAX] = '\0';
+    assert_int_equal(ledger_head(f->l, &count, head), 0);
+    assert_int_equal(ledger_body_new(&b), 0);
+    assert_int_equal(ledger_body_put_text(b, "text", text), 0);
+    for (int i = 0; i < 16; i++) {
+        char key[8];
+        (void)snprintf(key, sizeof(key), "x%d", i);
+        assert_int_equal(ledger_body_put_text(b, key, text), 0);
+    }
+    ledger_append_opts o = LEDGER_APPEND_INIT;
+    o.type = "note";
+    o.body = b;
+    assert_int_equal(ledger_append(f->l, f->pharm, &o, NULL), LEDGER_ETOOBIG);
+    ledger_body_free(b);
+    assert_head_unchanged(f, count, head);
+    /* a field over the text bound is refused when it is added */
+    char big[LEDGER_TEXT_MAX + 2];
+    memset(big, 'z', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(ledger_body_new(&b), 0);
+    assert_int_equal(ledger_body_put_text(b, "text", big), LEDGER_ETOOBIG);
+    ledger_body_free(b);
+}
+
 static void test_ledger_format_body_escapes(void **state)
 {
     fx *f = *state;
@@ -852,6 +884,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ledger_concurrent_processes, setup_enrolled, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_map_grows, setup_enrolled, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_open_errors, setup_enrolled, teardown),
+        cmocka_unit_test_setup_teardown(test_ledger_oversized_entry_refused, setup_enrolled,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_ledger_format_body_escapes, setup_enrolled, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

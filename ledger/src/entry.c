@@ -31,7 +31,7 @@ bool ledger_role_licensed(ledger_role r)
     return r == LEDGER_ROLE_PHARMACIST || r == LEDGER_ROLE_PRESCRIBER || r == LEDGER_ROLE_NURSE;
 }
 
-/* ---- the type table: which role may sign which entry type (docs/roles.md) ---- */
+/* ---- the type table: which role may sign which entry type (docs/format.md section 4) ---- */
 
 #define R(x) (1u << (x))
 #define PEOPLE                                                                                     \

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Passphrases typed at a terminal: asked twice for a new key (not echoed),
+# a mismatch refused, and the same key then unlocked at the prompt.
+set -euo pipefail
+: "${RXLEDGER:?}"
+drive=$(cd "$(dirname "$0")" && pwd)/tty_drive.py
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+unset RXLEDGER_PASSPHRASE
+pass=0
+ok() { pass=$((pass + 1)); }
+fail() { echo "FAIL: $*"; exit 1; }
+
+out=$(/usr/bin/python3 "$drive" "new passphrase:=typed secret 1" "repeat passphrase:=typed secret 2" \
+    -- "$RXLEDGER" key new --out a.key --name "A" --kdf-cost 10) && fail "mismatch accepted"
+echo "$out" | grep -q "passphrases do not match" || fail "no mismatch message: $out"; ok
+[ ! -e a.key ] || fail "a key was written after a mismatch"; ok
+
+out=$(/usr/bin/python3 "$drive" "new passphrase:=typed secret 1" "repeat passphrase:=typed secret 1" \
+    -- "$RXLEDGER" key new --out a.key --name "A" --kdf-cost 10) || fail "key new: $out"
+echo "$out" | grep -q "typed secret" && fail "the passphrase was echoed"; ok
+[ -f a.key ] && [ -f a.pub ] || fail "key files missing"; ok
+
+out=$(/usr/bin/python3 "$drive" "passphrase for a.key:=typed secret 1" \
+    -- "$RXLEDGER" -l clinic init --site-name "Tty Clinic" --dea BJ6125341 --key a.key) ||
+    fail "init with a typed passphrase: $out"; ok
+out=$(/usr/bin/python3 "$drive" "passphrase for a.key:=wrong secret" \
+    -- "$RXLEDGER" -l clinic note --text x --key a.key) && fail "wrong passphrase accepted"
+echo "$out" | grep -q "wrong passphrase" || fail "no wrong-passphrase message: $out"; ok
+
+# No terminal and no other source: a clear error, not a hang.
+out=$(setsid "$RXLEDGER" -l clinic note --text x --key a.key 2>&1 </dev/null) && fail "no passphrase accepted"
+echo "$out" | grep -q "no passphrase" || fail "unclear: $out"; ok
+echo "$pass passed, 0 failed"
