@@ -1,11 +1,12 @@
 /* Unit tests of the ledger library: encoding, rules, storage, verification.
  * Real LMDB in fresh temp directories and real OpenSSL. */
-// clang-format off: cmocka needs these before it, in this order
-#include <cmocka.h>
+/* cmocka needs these headers before it, in this order */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 // clang-format on
 
 #include <lmdb.h>
