@@ -846,6 +846,51 @@ static void test_ledger_oversized_entry_refused(void **state)
     ledger_body_free(b);
 }
 
+typedef struct two_notes {
+    fx *f;
+    keys_key *second_signer;
+    ledger_appended a, b;
+} two_notes;
+
+static int two_notes_fn(ledger_txn *t, void *ud)
+{
+    two_notes *tn = ud;
+    ledger_body *b = NULL;
+    int rc = ledger_body_new(&b);
+    if (rc == 0)
+        rc = ledger_body_put_text(b, "text", "in one transaction");
+    ledger_append_opts o = LEDGER_APPEND_INIT;
+    o.type = "note";
+    o.body = b;
+    if (rc == 0)
+        rc = ledger_txn_append(t, tn->f->pharm, &o, &tn->a);
+    if (rc == 0)
+        rc = ledger_txn_append(t, tn->second_signer, &o, &tn->b);
+    ledger_body_free(b);
+    return rc;
+}
+
+static void test_ledger_transaction_all_or_nothing(void **state)
+{
+    fx *f = *state;
+    keys_key *stranger = NULL;
+    uint64_t count;
+    uint8_t head[LEDGER_HASH_BYTES];
+    assert_int_equal(keys_generate(&stranger), 0);
+    assert_int_equal(ledger_head(f->l, &count, head), 0);
+    /* the second append fails (unknown signer): the first must not land either */
+    two_notes tn = {f, stranger, {0}, {0}};
+    assert_int_equal(ledger_transact(f->l, two_notes_fn, &tn), LEDGER_ESIGNER);
+    assert_head_unchanged(f, count, head);
+    /* both good: consecutive seqs, committed together */
+    tn.second_signer = f->nurse;
+    assert_int_equal(ledger_transact(f->l, two_notes_fn, &tn), 0);
+    assert_int_equal(tn.a.seq, count);
+    assert_int_equal(tn.b.seq, count + 1);
+    verify_ok(f, count + 2);
+    keys_free(stranger);
+}
+
 static void test_ledger_format_body_escapes(void **state)
 {
     fx *f = *state;
@@ -886,6 +931,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ledger_map_grows, setup_enrolled, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_open_errors, setup_enrolled, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_oversized_entry_refused, setup_enrolled,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ledger_transaction_all_or_nothing, setup_enrolled,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ledger_format_body_escapes, setup_enrolled, teardown),
     };

@@ -433,12 +433,21 @@ static int apply_effect(ledger *l, MDB_txn *txn, const ledger__effect *eff, uint
     return keyrec_put(l, txn, eff->target, enrolled, seq);
 }
 
-static int append_once(ledger *l, const append_req *req, ledger_appended *out)
+/* One write transaction in progress: appends chain onto the in-memory head. */
+struct ledger_txn {
+    ledger *l;
+    MDB_txn *txn;
+    ledger__head head;
+    uint64_t appended;
+    bool mapfull; /* the map must grow: retry the whole transaction */
+};
+
+static int txn_append(ledger_txn *t, const append_req *req, ledger_appended *out)
 {
+    ledger *l = t->l;
     const ledger_append_opts *o = req->o;
     const bool genesis = req->genesis_name != NULL;
-    MDB_txn *txn = NULL;
-    ledger__head h;
+    ledger__head *h = &t->head;
     ledger_keyinfo signer;
     bool have_signer = false;
     uint8_t pub[KEYS_PUB_BYTES], kid[KEYS_KID_BYTES];
@@ -446,26 +455,22 @@ static int append_once(ledger *l, const append_req *req, ledger_appended *out)
     ledger_entry e;
     ledger__effect eff;
     char why[LEDGER_ERRMSG_MAX];
-    const ledger__type *t = ledger__type_find(o->type);
+    const ledger__type *t_ = ledger__type_find(o->type);
     int rc;
 
     ledger__buf_init(&payload, LEDGER_MAX_ENTRY_BYTES);
     ledger__buf_init(&entry, LEDGER_MAX_ENTRY_BYTES);
-    if (t == NULL) {
+    if (t_ == NULL) {
         ledger__errf(l->err, sizeof(l->err), "unknown entry type '%s'", o->type);
         rc = LEDGER_EINVAL;
         goto done;
     }
-    if ((rc = txn_begin(l, 0, &txn)) != 0)
-        goto done;
-    if ((rc = ledger__head_read(l, txn, &h)) != 0)
-        goto done;
-    if (genesis && h.count != 0) {
+    if (genesis && h->count != 0) {
         ledger__errf(l->err, sizeof(l->err), "ledger is already initialised");
         rc = LEDGER_EEXIST;
         goto done;
     }
-    if (!genesis && h.count == 0) {
+    if (!genesis && h->count == 0) {
         ledger__errf(l->err, sizeof(l->err), "ledger has no genesis entry (run 'rxledger init')");
         rc = LEDGER_ENOTINIT;
         goto done;
@@ -473,15 +478,22 @@ static int append_once(ledger *l, const append_req *req, ledger_appended *out)
     keys_key_pub(req->signer, pub);
     keys_kid(kid, pub);
     if (!genesis) {
-        rc = key_lookup(l, txn, kid, &signer);
+        rc = key_lookup(l, t->txn, kid, &signer);
         if (rc != 0 && rc != LEDGER_ENOTFOUND)
             goto done;
         have_signer = rc == 0;
     }
+    if (!genesis && !have_signer) {
+        char kidhex[2 * KEYS_KID_BYTES + 1];
+        ledger_hex(kidhex, kid, KEYS_KID_BYTES);
+        ledger__errf(l->err, sizeof(l->err), "key %s is not enrolled in this ledger", kidhex);
+        rc = LEDGER_ESIGNER;
+        goto done;
+    }
     int64_t rt = o->recorded_ms != 0 ? o->recorded_ms : ledger__now_ms();
-    if (rt < h.rt) {
+    if (rt < h->rt) {
         char last[LEDGER_TIME_TEXT_BYTES], now[LEDGER_TIME_TEXT_BYTES];
-        ledger_time_format(last, h.rt);
+        ledger_time_format(last, h->rt);
         ledger_time_format(now, rt);
         ledger__errf(l->err, sizeof(l->err),
                      "system clock (%s) is behind the last entry's recorded time (%s)", now, last);
@@ -494,16 +506,9 @@ static int append_once(ledger *l, const append_req *req, ledger_appended *out)
         rc = LEDGER_EFUTURE;
         goto done;
     }
-    const char *name = genesis ? req->genesis_name : (have_signer ? signer.name : "");
-    const char *meaning = o->meaning != NULL ? o->meaning : t->meaning;
-    if (!genesis && !have_signer) {
-        char kidhex[2 * KEYS_KID_BYTES + 1];
-        ledger_hex(kidhex, kid, KEYS_KID_BYTES);
-        ledger__errf(l->err, sizeof(l->err), "key %s is not enrolled in this ledger", kidhex);
-        rc = LEDGER_ESIGNER;
-        goto done;
-    }
-    rc = ledger__payload_build(&payload, h.count, h.hash, o->type, rt, et, kid, name, meaning,
+    const char *name = genesis ? req->genesis_name : signer.name;
+    const char *meaning = o->meaning != NULL ? o->meaning : t_->meaning;
+    rc = ledger__payload_build(&payload, h->count, h->hash, o->type, rt, et, kid, name, meaning,
                                o->body);
     if (rc != 0) {
         ledger__errf(l->err, sizeof(l->err), "cannot encode entry: %s", ledger_strerror(rc));
@@ -519,52 +524,92 @@ static int append_once(ledger *l, const append_req *req, ledger_appended *out)
         ledger__errf(l->err, sizeof(l->err), "%s", why);
         goto done;
     }
-    if ((rc = apply_effect(l, txn, &eff, h.count)) != 0)
+    if ((rc = apply_effect(l, t->txn, &eff, h->count)) != 0)
         goto done;
     uint8_t kb[8];
     MDB_val k = {sizeof(kb), kb}, v = {entry.len, entry.p};
-    ledger__u64be(kb, h.count);
-    rc = mdb_put(txn, l->entries, &k, &v, MDB_APPEND);
+    ledger__u64be(kb, h->count);
+    rc = mdb_put(t->txn, l->entries, &k, &v, MDB_APPEND);
     if (rc == MDB_KEYEXIST) {
         ledger__errf(l->err, sizeof(l->err), "entry %llu already exists: stored head is stale",
-                     (unsigned long long)h.count);
+                     (unsigned long long)h->count);
         rc = LEDGER_EEXIST;
         goto done;
     }
     if ((rc = ledger__mdb_err(l, rc, "cannot store entry")) != 0)
         goto done;
-    ledger__head nh = {h.count + 1, {0}, rt};
-    memcpy(nh.hash, e.hash, LEDGER_HASH_BYTES);
-    if ((rc = head_write(l, txn, &nh)) != 0)
-        goto done;
-    rc = mdb_txn_commit(txn);
-    txn = NULL;
-    if ((rc = ledger__mdb_err(l, rc, "cannot commit entry")) != 0)
-        goto done;
     if (out != NULL) {
-        out->seq = h.count;
+        out->seq = h->count;
         memcpy(out->hash, e.hash, LEDGER_HASH_BYTES);
         out->recorded_ms = rt;
     }
+    h->count++;
+    memcpy(h->hash, e.hash, LEDGER_HASH_BYTES);
+    h->rt = rt;
+    t->appended++;
 done:
-    if (txn != NULL)
-        mdb_txn_abort(txn);
+    if (rc == LEDGER__EMAPFULL)
+        t->mapfull = true;
     ledger__buf_release(&payload);
     ledger__buf_release(&entry);
     return rc;
 }
 
-static int append_retry(ledger *l, const append_req *req, ledger_appended *out)
+int ledger_txn_append(ledger_txn *t, const keys_key *signer, const ledger_append_opts *opts,
+                      ledger_appended *out)
+{
+    if (opts == NULL || opts->type == NULL || strcmp(opts->type, "genesis") == 0) {
+        ledger__errf(t->l->err, sizeof(t->l->err), "bad entry type");
+        return LEDGER_EINVAL;
+    }
+    append_req req = {signer, opts, NULL};
+    return txn_append(t, &req, out);
+}
+
+int ledger_txn_head(ledger_txn *t, uint64_t *out_count, uint8_t head[LEDGER_HASH_BYTES])
+{
+    *out_count = t->head.count;
+    memcpy(head, t->head.hash, LEDGER_HASH_BYTES);
+    return 0;
+}
+
+/* One attempt: begin, run fn, write the head, commit. */
+static int transact_once(ledger *l, ledger_txn_fn fn, void *ud, bool *mapfull)
+{
+    ledger_txn t = {l, NULL, {0, {0}, 0}, 0, false};
+    int rc;
+    *mapfull = false;
+    if ((rc = txn_begin(l, 0, &t.txn)) != 0)
+        goto done;
+    if ((rc = ledger__head_read(l, t.txn, &t.head)) != 0)
+        goto done;
+    rc = fn(&t, ud);
+    if (rc != 0)
+        goto done;
+    if (t.appended > 0 && (rc = head_write(l, t.txn, &t.head)) != 0)
+        goto done;
+    rc = mdb_txn_commit(t.txn);
+    t.txn = NULL;
+    rc = ledger__mdb_err(l, rc, "cannot commit");
+done:
+    if (t.txn != NULL)
+        mdb_txn_abort(t.txn);
+    *mapfull = t.mapfull || rc == LEDGER__EMAPFULL;
+    return rc;
+}
+
+int ledger_transact(ledger *l, ledger_txn_fn fn, void *ud)
 {
     int rc = LEDGER__EMAPFULL;
+    bool mapfull = true;
     if (l->rdonly) {
         ledger__errf(l->err, sizeof(l->err), "ledger opened read-only");
         return LEDGER_ERDONLY;
     }
     l->err[0] = '\0';
-    for (int i = 0; i < GROW_ATTEMPTS && rc == LEDGER__EMAPFULL; i++) {
-        rc = append_once(l, req, out);
-        if (rc == LEDGER__EMAPFULL) {
+    for (int i = 0; i < GROW_ATTEMPTS && mapfull; i++) {
+        rc = transact_once(l, fn, ud, &mapfull);
+        if (mapfull) {
             /* The map is full: double it (no transaction of ours is open) and retry. */
             MDB_envinfo info;
             int mrc = mdb_env_info(l->env, &info);
@@ -574,11 +619,22 @@ static int append_retry(ledger *l, const append_req *req, ledger_appended *out)
                 return ledger__mdb_err(l, mrc, "cannot grow the map");
         }
     }
-    if (rc == LEDGER__EMAPFULL) {
+    if (mapfull) {
         ledger__errf(l->err, sizeof(l->err), "ledger map is full and cannot grow");
         rc = LEDGER_EFULL;
     }
     return rc;
+}
+
+typedef struct single {
+    const append_req *req;
+    ledger_appended *out;
+} single;
+
+static int single_fn(ledger_txn *t, void *ud)
+{
+    single *s = ud;
+    return txn_append(t, s->req, s->out);
 }
 
 int ledger_init(ledger *l, const keys_key *site_key, const char *site_name, const char *dea,
@@ -609,7 +665,8 @@ int ledger_init(ledger *l, const keys_key *site_key, const char *site_name, cons
     o.type = "genesis";
     o.body = b;
     append_req req = {site_key, &o, site_name};
-    rc = append_retry(l, &req, out);
+    single s = {&req, out};
+    rc = ledger_transact(l, single_fn, &s);
 done:
     ledger_body_free(b);
     return rc;
@@ -623,7 +680,8 @@ int ledger_append(ledger *l, const keys_key *signer, const ledger_append_opts *o
         return LEDGER_EINVAL;
     }
     append_req req = {signer, opts, NULL};
-    return append_retry(l, &req, out);
+    single s = {&req, out};
+    return ledger_transact(l, single_fn, &s);
 }
 
 int ledger_head(ledger *l, uint64_t *out_count, uint8_t head[LEDGER_HASH_BYTES])

@@ -165,6 +165,33 @@ int ledger_init(ledger *l, const keys_key *site_key, const char *site_name, cons
 int ledger_append(ledger *l, const keys_key *signer, const ledger_append_opts *opts,
                   ledger_appended *out);
 
+/** A write transaction in progress (opaque); see ledger_transact(). */
+typedef struct ledger_txn ledger_txn;
+
+/** Work done inside ledger_transact(); return 0 to commit, non-zero to abort. */
+typedef int (*ledger_txn_fn)(ledger_txn *t, void *ud);
+
+/**
+ * Run @p fn inside one write transaction: all of its appends commit together,
+ * or none does (used for an act and its witnesses, and for batches). When the
+ * map must grow, the transaction is aborted and @p fn runs again from the
+ * start, so @p fn must have no effects other than its appends and its own
+ * out-parameters. Concurrent processes serialize on LMDB's writer lock.
+ * @return 0, the code @p fn returned, or a storage error.
+ */
+int ledger_transact(ledger *l, ledger_txn_fn fn, void *ud);
+
+/**
+ * Append one entry inside a transaction, with the checks of ledger_append().
+ * A later append in the same transaction sees this one (its seq, its hash,
+ * its effect on keys).
+ */
+int ledger_txn_append(ledger_txn *t, const keys_key *signer, const ledger_append_opts *opts,
+                      ledger_appended *out);
+
+/** Count and head hash as of the transaction's appends so far. */
+int ledger_txn_head(ledger_txn *t, uint64_t *out_count, uint8_t head[LEDGER_HASH_BYTES]);
+
 /** Number of entries and head hash (zero hash when empty). */
 int ledger_head(ledger *l, uint64_t *out_count, uint8_t head[LEDGER_HASH_BYTES]);
 
