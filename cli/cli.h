@@ -60,6 +60,8 @@ void cli_time(char out[LEDGER_TIME_TEXT_BYTES], int64_t ms);
 void cli_progress(uint64_t done, uint64_t total, void *ud);
 void cli_progress_end(void);
 
+/* Copy @p src with control characters (C0, DEL, C1) shown as escapes. */
+void cli_safe(char *dst, size_t cap, const char *src);
 /* One-line summary of an entry's body, for `log`. */
 void cli_summary(const ledger_entry *e, char *buf, size_t cap);
 

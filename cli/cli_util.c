@@ -252,8 +252,9 @@ int cli_check_text(const char *flag, const char *text, size_t max)
         return RX_EXIT_USAGE;
     }
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c < 0x20 || c == 0x7f) {
+        unsigned char c = (unsigned char)text[i], d = (unsigned char)text[i + 1];
+        /* C0, DEL, and C1 (U+0080-U+009F, encoded c2 80-c2 9f) */
+        if (c < 0x20 || c == 0x7f || (c == 0xc2 && d >= 0x80 && d <= 0x9f)) {
             cli_err("bad %s: contains a control character", flag);
             return RX_EXIT_USAGE;
         }
@@ -296,6 +297,34 @@ void cli_progress_end(void)
     progress_shown = false;
 }
 
+void cli_safe(char *dst, size_t cap, const char *src)
+{
+    /* Entries may have been planted by someone else: never send their control
+     * characters (C0, DEL, C1) to a terminal; show them as \xNN instead. */
+    size_t w = 0;
+    if (cap == 0)
+        return;
+    for (size_t i = 0; src[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)src[i], d = (unsigned char)src[i + 1];
+        char esc[12];
+        size_t n;
+        if (c < 0x20 || c == 0x7f) {
+            n = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", c);
+        } else if (c == 0xc2 && d >= 0x80 && d <= 0x9f) {
+            n = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", d);
+            i++;
+        } else {
+            esc[0] = (char)c;
+            n = 1;
+        }
+        if (w + n >= cap)
+            break;
+        memcpy(dst + w, esc, n);
+        w += n;
+    }
+    dst[w] = '\0';
+}
+
 void cli_summary(const ledger_entry *e, char *buf, size_t cap)
 {
     char a[LEDGER_TEXT_MAX + 1], b[LEDGER_NAME_MAX + 1];
@@ -320,6 +349,9 @@ void cli_summary(const ledger_entry *e, char *buf, size_t cap)
                ledger_entry_get_text(e, "text", a, sizeof(a)) == 0) {
         (void)snprintf(buf, cap, "%s", a);
     }
+    char raw[LEDGER_TEXT_MAX + 1];
+    (void)snprintf(raw, sizeof(raw), "%s", buf);
+    cli_safe(buf, cap, raw);
     /* A long summary is cut at a character boundary, marked with "...". */
     size_t len = strlen(buf);
     if (len >= cap - 1 && cap > 4) {

@@ -49,9 +49,12 @@ int cmd_log(int argc, char **argv)
     while (shown < limit && (rc = ledger_iter_next(it, &e)) == 0) {
         char t[LEDGER_TIME_TEXT_BYTES], sum[100];
         cli_time(t, e.recorded_ms);
+        char name[4 * LEDGER_NAME_MAX + 1], meaning[4 * LEDGER_MEANING_MAX + 1];
         cli_summary(&e, sum, sizeof(sum));
-        printf("%6llu  %s  %-12s  %-24s  %-20s  %s\n", (unsigned long long)e.seq, t, e.type, e.name,
-               e.meaning, sum);
+        cli_safe(name, sizeof(name), e.name);
+        cli_safe(meaning, sizeof(meaning), e.meaning);
+        printf("%6llu  %s  %-12s  %-24s  %-20s  %s\n", (unsigned long long)e.seq, t, e.type, name,
+               meaning, sum);
         shown++;
     }
     if (rc < 0) {

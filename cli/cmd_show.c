@@ -67,6 +67,9 @@ int cmd_show(int argc, char **argv)
     ledger_hex(kid, e.kid, sizeof(e.kid));
     cli_time(rt, e.recorded_ms);
     cli_time(et, e.event_ms);
+    char name[4 * LEDGER_NAME_MAX + 1], meaning[4 * LEDGER_MEANING_MAX + 1];
+    cli_safe(name, sizeof(name), e.name);
+    cli_safe(meaning, sizeof(meaning), e.meaning);
     const char *role = "unknown";
     if (ledger_key_get(l, e.kid, &signer) == 0)
         role = ledger_role_name(signer.role);
@@ -79,8 +82,8 @@ int cmd_show(int argc, char **argv)
            "signer    %s (%s), kid %s\n"
            "signature signed by %s on %s, meaning: %s\n"
            "size      %zu bytes\n",
-           (unsigned long long)e.seq, e.type, hash, prev, rt, et, e.name, role, kid, e.name, rt,
-           e.meaning, e.len);
+           (unsigned long long)e.seq, e.type, hash, prev, rt, et, name, role, kid, name, rt,
+           meaning, e.len);
     ledger_entry_format_body(&e, body, sizeof(body));
     printf("body\n");
     if (body[0] != '\0') {

@@ -570,7 +570,10 @@ static int read_key_file(char **out, size_t *outlen, const char *path, int priva
     if (private_key && (st.st_mode & 077) != 0) {
         rc = KEYS_EPERM;
         seterr(err, errlen, "key file '%s' is %s by others (mode %04o): chmod 600 it", path,
-               (st.st_mode & 044) != 0 ? "readable" : "writable", (unsigned)(st.st_mode & 07777));
+               (st.st_mode & 044) != 0   ? "readable"
+               : (st.st_mode & 022) != 0 ? "writable"
+                                         : "accessible",
+               (unsigned)(st.st_mode & 07777));
         goto done;
     }
     if (st.st_size > FILE_MAX) {

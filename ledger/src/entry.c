@@ -559,6 +559,11 @@ static void render_text(sb *s, const uint8_t *p, size_t n)
             /* control characters never reach a terminal raw */
             (void)snprintf(esc, sizeof(esc), "\\x%02x", p[i]);
             sb_str(s, esc);
+        } else if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) {
+            /* C1 controls (U+0080-U+009F) include the one-byte escape CSI */
+            (void)snprintf(esc, sizeof(esc), "\\u%04x", p[i + 1]);
+            sb_str(s, esc);
+            i++;
         } else {
             sb_put(s, (const char *)&p[i], 1);
         }
