@@ -104,6 +104,15 @@ tampered t_stranger forge eve.key "signed by a stranger"
 expect_match "$OUT" '^forged seq 7$' "forge appended seq 7"
 expect_fail t_stranger 7 "key never enrolled" '[Ee]nrol'
 
+# --- a planted entry carrying terminal escapes is shown escaped ---------------------
+tampered t_escape forge jroe.key "$(printf 'a\033[2Jb\302\233c')"
+rx_ok "verify a validly signed planted note" -l t_escape verify
+rx_ok "log of the planted note" -l t_escape log
+expect_nomatch "$OUT" "$(printf '\033')" "log sends no raw ESC to the terminal"
+expect_match "$OUT" 'a\\x1b\[2Jb\\u009bc' "log shows ESC and CSI escaped"
+rx_ok "show of the planted note" -l t_escape show 7
+expect_nomatch "$OUT" "$(printf '\302\233')" "show sends no raw CSI to the terminal"
+
 # --- the original is untouched, and a plain copy still verifies --------------------
 expect_eq "$(sum base/data.mdb)" "$BASE_SUM" "base ledger unchanged by the tampering of copies"
 rm -rf t_clean

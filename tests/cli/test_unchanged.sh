@@ -166,10 +166,9 @@ rx_ok "--text with non-ASCII UTF-8 is accepted" -l "$L" note --text "$(printf 'c
 rx_ok "verify at the end" -l "$L" verify
 expect_match "$OUT" '^ok: 7 entries, ' "7 entries at the end"
 
-# --- known bug (see the report): C1 control characters -----------------------------
+# --- C1 control characters -----------------------------------------------------------
 # U+0080..U+009F are control characters (Unicode category Cc); U+009B is CSI,
-# the 8-bit escape introducer. cli_check_text only rejects C0 and DEL, so these
-# go into the ledger and 'log' prints them raw.
+# the 8-bit escape introducer: refused like C0 and DEL.
 refused 2 "--text with C1 control U+009B (CSI)" -l "$L" note --text "$(printf 'a\302\233'"2Jb")" --key jroe.key
 refused 2 "--text with C1 control U+0085 (NEL)" -l "$L" note --text "$(printf 'a\302\205b')" --key jroe.key
 
