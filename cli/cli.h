@@ -42,6 +42,11 @@ int cli_passphrase(char *buf, size_t cap, size_t *len, const char *passfile, con
 /* Load a private key file, asking for its passphrase; prints errors. */
 int cli_load_key(keys_key **out, const char *path, const char *passfile);
 
+/* Unlock @p keypath, open the ledger and append one @p type entry with @p body;
+ * prints any error. @p event_ms 0: same as the recorded time. */
+int cli_append(const char *cmd, const char *keypath, const char *passfile, const char *type,
+               const ledger_body *body, int64_t event_ms, ledger_appended *out);
+
 /* Parse "now" or an RFC 3339 time; prints "bad --flag ..." on failure. */
 int cli_parse_time(int64_t *out, const char *flag, const char *text);
 /* Parse a decimal unsigned integer in [min, max]; prints on failure. */

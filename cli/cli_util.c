@@ -377,3 +377,28 @@ int64_t cli_now_ms(void)
         return 0;
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int cli_append(const char *cmd, const char *keypath, const char *passfile, const char *type,
+               const ledger_body *body, int64_t event_ms, ledger_appended *out)
+{
+    keys_key *k = NULL;
+    ledger *l = NULL;
+    int rc;
+    /* Unlock first: a wrong passphrase never gets as far as the ledger. */
+    if ((rc = cli_load_key(&k, keypath, passfile)) != 0)
+        goto done;
+    if ((rc = cli_open(&l, cmd, false)) != 0)
+        goto done;
+    ledger_append_opts o = LEDGER_APPEND_INIT;
+    o.type = type;
+    o.body = body;
+    o.event_ms = event_ms;
+    if (ledger_append(l, k, &o, out) != 0) {
+        cli_err("cannot append: %s", ledger_errmsg(l));
+        rc = RX_EXIT_ERROR;
+    }
+done:
+    keys_free(k);
+    ledger_close(l);
+    return rc;
+}

@@ -195,8 +195,6 @@ static int key_enroll(int argc, char **argv)
     uint8_t pub[KEYS_PUB_BYTES];
     char filename[KEYS_NAME_MAX + 1], err[512];
     int64_t from_ms = 0, until_ms = 0;
-    keys_key *k = NULL;
-    ledger *l = NULL;
     ledger_body *b = NULL;
     ledger_appended ap;
     int c, rc;
@@ -259,16 +257,10 @@ static int key_enroll(int argc, char **argv)
         name = filename;
     if (*name == '\0')
         return cli_usage("key enroll", "%s carries no name: give --name", pubpath);
-    if ((rc = cli_open(&l, "key enroll", false)) != 0)
-        goto done;
-    if ((rc = cli_load_key(&k, keypath, passfile)) != 0)
-        goto done;
     if (from_ms == 0)
         from_ms = cli_now_ms();
-    if (until_ms != 0 && until_ms <= from_ms) {
-        rc = cli_usage("key enroll", "--until must come after --from");
-        goto done;
-    }
+    if (until_ms != 0 && until_ms <= from_ms)
+        return cli_usage("key enroll", "--until must come after --from");
     rc = RX_EXIT_ERROR;
     if (ledger_body_new(&b) != 0 || ledger_body_put_bytes(b, "pub", pub, sizeof(pub)) != 0 ||
         ledger_body_put_text(b, "name", name) != 0 || ledger_body_put_text(b, "role", role) != 0 ||
@@ -278,13 +270,8 @@ static int key_enroll(int argc, char **argv)
         cli_err("cannot build the enrolment");
         goto done;
     }
-    ledger_append_opts o = LEDGER_APPEND_INIT;
-    o.type = "key.enroll";
-    o.body = b;
-    if (ledger_append(l, k, &o, &ap) != 0) {
-        cli_err("cannot enroll: %s", ledger_errmsg(l));
+    if ((rc = cli_append("key enroll", keypath, passfile, "key.enroll", b, 0, &ap)) != 0)
         goto done;
-    }
     uint8_t kid[KEYS_KID_BYTES];
     char kidhex[2 * KEYS_KID_BYTES + 1];
     keys_kid(kid, pub);
@@ -293,8 +280,6 @@ static int key_enroll(int argc, char **argv)
     rc = RX_EXIT_OK;
 done:
     ledger_body_free(b);
-    keys_free(k);
-    ledger_close(l);
     return rc;
 }
 
@@ -370,7 +355,6 @@ static int key_revoke(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *reason = NULL, *keypath = NULL, *passfile = NULL;
-    keys_key *k = NULL;
     ledger *l = NULL;
     ledger_body *b = NULL;
     ledger_appended ap;
@@ -411,7 +395,7 @@ static int key_revoke(int argc, char **argv)
             return cli_usage("key revoke", "bad KID '%s': 8 to 32 hex digits", kidarg);
         lower[i] = (ch >= 'A' && ch <= 'F') ? (char)(ch - 'A' + 'a') : ch;
     }
-    if ((rc = cli_open(&l, "key revoke", false)) != 0)
+    if ((rc = cli_open(&l, "key revoke", true)) != 0)
         goto done;
     prefix_match m = {lower, 0, {0}};
     rc = RX_EXIT_ERROR;
@@ -423,27 +407,21 @@ static int key_revoke(int argc, char **argv)
         cli_err(m.hits == 0 ? "no enrolled key matches '%s'" : "'%s' matches several keys", kidarg);
         goto done;
     }
-    if ((rc = cli_load_key(&k, keypath, passfile)) != 0)
-        goto done;
+    ledger_close(l); /* the append opens it again, after the key is unlocked */
+    l = NULL;
     rc = RX_EXIT_ERROR;
     if (ledger_body_new(&b) != 0 || ledger_body_put_bytes(b, "kid", m.kid, sizeof(m.kid)) != 0 ||
         ledger_body_put_text(b, "reason", reason) != 0) {
         cli_err("cannot build the revocation");
         goto done;
     }
-    ledger_append_opts o = LEDGER_APPEND_INIT;
-    o.type = "key.revoke";
-    o.body = b;
-    if (ledger_append(l, k, &o, &ap) != 0) {
-        cli_err("cannot revoke: %s", ledger_errmsg(l));
+    if ((rc = cli_append("key revoke", keypath, passfile, "key.revoke", b, 0, &ap)) != 0)
         goto done;
-    }
     ledger_hex(lower, m.kid, sizeof(m.kid));
     printf("revoked %s at seq %llu\n", lower, (unsigned long long)ap.seq);
     rc = RX_EXIT_OK;
 done:
     ledger_body_free(b);
-    keys_free(k);
     ledger_close(l);
     return rc;
 }

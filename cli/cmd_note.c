@@ -17,8 +17,6 @@ int cmd_note(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     const char *text = NULL, *keypath = NULL, *passfile = NULL;
     int64_t at = 0;
-    keys_key *k = NULL;
-    ledger *l = NULL;
     ledger_body *b = NULL;
     ledger_appended ap;
     int c, rc;
@@ -50,30 +48,18 @@ int cmd_note(int argc, char **argv)
         return cli_usage("note", "--text and --key are required");
     if ((rc = cli_check_text("--text", text, LEDGER_TEXT_MAX)) != 0)
         return rc;
-    if ((rc = cli_open(&l, "note", false)) != 0)
-        goto done;
-    if ((rc = cli_load_key(&k, keypath, passfile)) != 0)
-        goto done;
-    rc = RX_EXIT_ERROR;
     if (ledger_body_new(&b) != 0 || ledger_body_put_text(b, "text", text) != 0) {
         cli_err("cannot build the note");
+        rc = RX_EXIT_ERROR;
         goto done;
     }
-    ledger_append_opts o = LEDGER_APPEND_INIT;
-    o.type = "note";
-    o.body = b;
-    o.event_ms = at;
-    if (ledger_append(l, k, &o, &ap) != 0) {
-        cli_err("cannot append: %s", ledger_errmsg(l));
+    if ((rc = cli_append("note", keypath, passfile, "note", b, at, &ap)) != 0)
         goto done;
-    }
     char hash[2 * LEDGER_HASH_BYTES + 1];
     ledger_hex(hash, ap.hash, sizeof(ap.hash));
     printf("appended seq %llu %s\n", (unsigned long long)ap.seq, hash);
     rc = RX_EXIT_OK;
 done:
     ledger_body_free(b);
-    keys_free(k);
-    ledger_close(l);
     return rc;
 }
