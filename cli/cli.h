@@ -23,6 +23,8 @@ typedef struct cli_globals {
 
 extern cli_globals cli_g;
 
+/* Copy @p src into @p out, cut to fit (callers accept a cut). */
+void cli_copy(char *out, size_t cap, const char *src);
 /* One line on stderr: "rxledger: <message>". */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Usage error: message plus a hint, returns RX_EXIT_USAGE. */
@@ -70,7 +72,31 @@ void cli_safe(char *dst, size_t cap, const char *src);
 /* One-line summary of an entry's body, for `log`. */
 void cli_summary(const ledger_entry *e, char *buf, size_t cap);
 
+/* One line of an entry's fields for timelines and the log: patients shown by
+ * MRN (or "erased"), internal fields left out. */
+void cli_body_line(const ledger_entry *e, char *buf, size_t cap);
+/* A patient commitment as its MRN, or "erased" (identity store of -l DIR). */
+void cli_patient_name(const uint8_t commit[32], char *buf, size_t cap);
+/* Print the amendments and witnesses naming @p seq, each line after @p indent. */
+void cli_print_amendments(ledger *l, uint64_t seq, const char *indent);
+/* Resolve a key id (8..32 hex digits, a unique prefix) among enrolled keys. */
+int cli_resolve_kid(ledger *l, const char *flag, const char *text, ledger_keyinfo *out);
+/* Run the record command @p name ("stock receive", "dose", ...). */
+int cli_record(const char *name, int argc, char **argv);
+
 /* Commands. */
+int cmd_setting(int argc, char **argv);
+int cmd_registration(int argc, char **argv);
+int cmd_patient(int argc, char **argv);
+int cmd_stock(int argc, char **argv);
+int cmd_session(int argc, char **argv);
+int cmd_vitals(int argc, char **argv);
+int cmd_dose(int argc, char **argv);
+int cmd_waste(int argc, char **argv);
+int cmd_discharge(int argc, char **argv);
+int cmd_pmf(int argc, char **argv);
+int cmd_amend(int argc, char **argv);
+int cmd_inventory(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_note(int argc, char **argv);

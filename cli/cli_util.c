@@ -11,8 +11,22 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ledger/ident.h"
+#include "ledger/patients.h"
+#include "ledger/records.h"
 
 cli_globals cli_g;
+
+void cli_copy(char *out, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (cap == 0)
+        return;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, src, n);
+    out[n] = '\0';
+}
 
 void cli_err(const char *fmt, ...)
 {
@@ -347,7 +361,9 @@ void cli_summary(const ledger_entry *e, char *buf, size_t cap)
         (void)snprintf(buf, cap, "key %.8s: %s", kid, a);
     } else if (strcmp(e->type, "note") == 0 &&
                ledger_entry_get_text(e, "text", a, sizeof(a)) == 0) {
-        (void)snprintf(buf, cap, "%s", a);
+        cli_copy(buf, cap, a);
+    } else {
+        cli_body_line(e, buf, cap);
     }
     char raw[LEDGER_TEXT_MAX + 1];
     (void)snprintf(raw, sizeof(raw), "%s", buf);
@@ -401,4 +417,207 @@ done:
     keys_free(k);
     ledger_close(l);
     return rc;
+}
+
+static ledger_ids *ids_handle;
+static bool ids_tried;
+
+static void ids_close(void)
+{
+    ledger_ids_close(ids_handle);
+}
+
+void cli_patient_name(const uint8_t commit[32], char *buf, size_t cap)
+{
+    char id[LEDGER_PATIENT_ID_MAX + 1];
+    ledger_idkind kind;
+    if (!ids_tried) {
+        char why[256];
+        const char *dir = cli_g.dir != NULL ? cli_g.dir : getenv("RXLEDGER_DIR");
+        ids_tried = true;
+        if (dir != NULL && ledger_ids_open(&ids_handle, dir, false, why, sizeof(why)) == 0)
+            (void)atexit(ids_close);
+    }
+    if (ids_handle != NULL && ledger_ids_lookup(ids_handle, commit, id, &kind) == 0)
+        cli_copy(buf, cap, id);
+    else
+        (void)snprintf(buf, cap, "erased");
+}
+
+/* One field of a record, in the units a person reads. */
+static void render_field(const ledger_entry *e, const ledger_field *f, char *out, size_t cap)
+{
+    uint64_t v;
+    const uint8_t *p;
+    size_t n;
+    char text[LEDGER_TEXT_MAX + 1];
+    out[0] = '\0';
+    switch (f->kind) {
+    case LEDGER_F_TEXT:
+    case LEDGER_F_DEA:
+    case LEDGER_F_CHOICE:
+    case LEDGER_F_NDC:
+        if (ledger_entry_get_text(e, f->name, text, sizeof(text)) == 0)
+            cli_copy(out, cap, text);
+        break;
+    case LEDGER_F_UINT:
+    case LEDGER_F_SEQ:
+        if (ledger_entry_get_uint(e, f->name, &v) == 0)
+            (void)snprintf(out, cap, "%llu", (unsigned long long)v);
+        break;
+    case LEDGER_F_MILLI:
+    case LEDGER_F_CONC:
+        if (ledger_entry_get_uint(e, f->name, &v) == 0) {
+            int w = snprintf(out, cap, "%llu.%03llu", (unsigned long long)(v / 1000),
+                             (unsigned long long)(v % 1000));
+            /* trim trailing zeros of the fraction */
+            while (w > 0 && (size_t)w < cap && out[w - 1] == '0')
+                out[--w] = '\0';
+            if (w > 0 && (size_t)w < cap && out[w - 1] == '.')
+                out[--w] = '\0';
+            if (f->kind == LEDGER_F_CONC && w > 0 && (size_t)w + 6 < cap)
+                memcpy(out + w, "mg/ml", 6);
+        }
+        break;
+    case LEDGER_F_FLAG:
+        if (ledger_entry_get_bytes(e, f->name, &p, &n) != LEDGER_ENOTFOUND)
+            (void)snprintf(out, cap, "yes");
+        break;
+    case LEDGER_F_TIME:
+        if (ledger_entry_get_uint(e, f->name, &v) == 0) {
+            char t[LEDGER_TIME_TEXT_BYTES];
+            cli_time(t, (int64_t)v);
+            cli_copy(out, cap, t);
+        }
+        break;
+    case LEDGER_F_DATE:
+        if (ledger_entry_get_uint(e, f->name, &v) == 0) {
+            char d[11];
+            ledger_date_format(d, (int64_t)v);
+            cli_copy(out, cap, d);
+        }
+        break;
+    case LEDGER_F_KID:
+        if (ledger_entry_get_bytes(e, f->name, &p, &n) == 0 && n == KEYS_KID_BYTES) {
+            char hex[2 * KEYS_KID_BYTES + 1];
+            ledger_hex(hex, p, n);
+            (void)snprintf(out, cap, "%.8s", hex);
+        }
+        break;
+    case LEDGER_F_COMMIT:
+        if (ledger_entry_get_bytes(e, f->name, &p, &n) == 0 && n == LEDGER_COMMIT_BYTES)
+            cli_patient_name(p, out, cap);
+        break;
+    case LEDGER_F_HASH:
+        break;
+    case LEDGER_F_BP:
+    case LEDGER_F_SCHEDULES:
+    case LEDGER_F_FIELDS: {
+        /* small arrays and maps: the generic rendering, compacted */
+        char all[2048];
+        ledger_entry_format_body(e, all, sizeof(all));
+        size_t kl = strlen(f->name);
+        for (char *line = all; line != NULL && *line;) {
+            char *nl = strchr(line, '\n');
+            if (nl != NULL)
+                *nl = '\0';
+            if (strncmp(line, f->name, kl) == 0 && line[kl] == ':') {
+                const char *val = line + kl + 2;
+                if (f->kind == LEDGER_F_BP) {
+                    unsigned sys = 0, dia = 0;
+                    if (sscanf(val, "[%u, %u]", &sys, &dia) == 2)
+                        (void)snprintf(out, cap, "%u/%u", sys, dia);
+                } else if (f->kind == LEDGER_F_FIELDS) {
+                    /* nested lines follow, indented */
+                    size_t w = 0;
+                    for (char *sub = nl ? nl + 1 : NULL; sub != NULL && sub[0] == ' ';) {
+                        char *snl = strchr(sub, '\n');
+                        if (snl != NULL)
+                            *snl = '\0';
+                        while (*sub == ' ')
+                            sub++;
+                        int k = snprintf(out + w, cap - w, "%s%s", w ? ", " : "", sub);
+                        if (k < 0 || (size_t)k >= cap - w)
+                            break;
+                        w += (size_t)k;
+                        sub = snl != NULL ? snl + 1 : NULL;
+                    }
+                } else {
+                    cli_copy(out, cap, val);
+                }
+                break;
+            }
+            line = nl != NULL ? nl + 1 : NULL;
+        }
+        break;
+    }
+    }
+}
+
+void cli_body_line(const ledger_entry *e, char *buf, size_t cap)
+{
+    const ledger_rtype *rt = ledger_rtype_find(e->type);
+    char out[4096] = "", val[1024];
+    size_t w = 0;
+    if (rt == NULL || rt->fields == NULL) {
+        ledger_entry_format_body(e, out, sizeof(out));
+        for (char *c = out; *c; c++)
+            if (*c == '\n')
+                *c = ' ';
+        cli_safe(buf, cap, out);
+        return;
+    }
+    for (size_t i = 0; i < rt->nfields; i++) {
+        const ledger_field *f = &rt->fields[i];
+        if (strcmp(f->name, "session") == 0 || f->kind == LEDGER_F_HASH)
+            continue;
+        render_field(e, f, val, sizeof(val));
+        if (val[0] == '\0')
+            continue;
+        int n = f->kind == LEDGER_F_FLAG
+                    ? snprintf(out + w, sizeof(out) - w, "%s%s", w ? "  " : "", f->name)
+                    : snprintf(out + w, sizeof(out) - w, "%s%s=%s", w ? "  " : "", f->name, val);
+        if (n < 0 || (size_t)n >= sizeof(out) - w)
+            break;
+        w += (size_t)n;
+    }
+    cli_safe(buf, cap, out);
+}
+
+typedef struct amend_print {
+    ledger *l;
+    const char *indent;
+    const char *what;
+} amend_print;
+
+static int amend_line(uint64_t seq, void *ud)
+{
+    amend_print *ap = ud;
+    uint8_t *buf = malloc(LEDGER_MAX_ENTRY_BYTES);
+    size_t n;
+    ledger_entry e;
+    if (buf == NULL)
+        return 1;
+    if (ledger_get(ap->l, seq, buf, LEDGER_MAX_ENTRY_BYTES, &n) == 0 &&
+        ledger_entry_decode(&e, buf, n, NULL, 0) == 0) {
+        char line[1024], name[4 * LEDGER_NAME_MAX + 1], when[LEDGER_TIME_TEXT_BYTES];
+        cli_body_line(&e, line, sizeof(line));
+        cli_safe(name, sizeof(name), e.name);
+        cli_time(when, e.recorded_ms);
+        printf("%s%s by seq %llu: %s, %s (%s): %s\n", ap->indent, ap->what, (unsigned long long)seq,
+               name, when, e.meaning, line);
+    }
+    free(buf);
+    return 0;
+}
+
+void cli_print_amendments(ledger *l, uint64_t seq, const char *indent)
+{
+    uint8_t kb[8];
+    for (int i = 0; i < 8; i++)
+        kb[i] = (uint8_t)(seq >> (56 - 8 * i));
+    amend_print w = {l, indent, "witnessed"};
+    (void)ledger_index_each(l, LEDGER_INDEX_WITNESS, kb, sizeof(kb), amend_line, &w);
+    amend_print a = {l, indent, "corrected"};
+    (void)ledger_index_each(l, LEDGER_INDEX_AMEND, kb, sizeof(kb), amend_line, &a);
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "ledger/patients.h"
+#include "ledger/records.h"
 
 static const char show_help[] =
     "usage: rxledger show SEQ [--raw]\n\n"
@@ -96,6 +98,18 @@ int cmd_show(int argc, char **argv)
         }
         fputc('\n', stdout);
     }
+    const ledger_rtype *rty = ledger_rtype_find(e.type);
+    for (size_t i = 0; rty != NULL && rty->fields != NULL && i < rty->nfields; i++) {
+        const uint8_t *p;
+        size_t n;
+        char who[LEDGER_PATIENT_ID_MAX + 16];
+        if (rty->fields[i].kind != LEDGER_F_COMMIT ||
+            ledger_entry_get_bytes(&e, rty->fields[i].name, &p, &n) != 0 || n != 32)
+            continue;
+        cli_patient_name(p, who, sizeof(who));
+        printf("%-9s %s\n", rty->fields[i].name, who);
+    }
+    cli_print_amendments(l, e.seq, "");
     rc = RX_EXIT_OK;
 done:
     free(buf);

@@ -25,29 +25,107 @@ step "The site key and the ledger (its fingerprint goes on the certification pap
 run key new --out site.key --name "Juniper Clinic"
 run init --site-name "Juniper Clinic" --dea BJ6125341 --key site.key
 
-step "Two people: their own keys, enrolled by the site key"
+# Event times: a morning a few hours ago (the recorded time is always the clock).
+t() { date -u -d "@$(( $(date +%s) - 5 * 3600 + $1 * 60 ))" +%Y-%m-%dT%H:%M:%SZ; }
+today=$(date -u +%Y-%m-%d)
+
+step "The site: its REMS setting certification and DEA registration"
+run setting certify --rems-id SET-0042 --kind outpatient --from 2026-01-01 --key site.key
+run registration --dea BJ6125341 --schedules 3,4,5 --expires 2028-06-30 --key site.key
+
+step "Three staff: their own keys, enrolled by the site key"
 run key new --out jroe.key --name "Jane Roe, PharmD"
+run key new --out msmith.key --name "Mark Smith, MD"
 run key new --out alee.key --name "Ann Lee, RN"
 run key enroll --pub jroe.pub --role pharmacist --license "RPH-12345" --key site.key
+run key enroll --pub msmith.pub --role prescriber --license "MD-55501" --key site.key
 run key enroll --pub alee.pub --role nurse --license "RN-67890" --key site.key
 run key list
+kid_of() { "$RXLEDGER" key fingerprint "$1" | awk '/^kid/ {print $2}'; }
+SMITH=$(kid_of msmith.pub)
+LEE=$(kid_of alee.pub)
 
-step "Signed entries"
-run note --text "opened controlled-substance safe" --key jroe.key
-run note --text "crash cart checked" --key alee.key
-run note --text "closed controlled-substance safe" --key jroe.key
+step "Stock received: SPRAVATO 56 mg kits and ketamine 50 mg/mL vials"
+run note --text "opened controlled-substance safe" --key jroe.key --at "$(t 0)"
+run stock receive --ndc 50458-028-02 --lot L2611A --expires 2027-10-31 --containers 4 \
+    --units-per-container 2 --form "28 mg nasal device" --unit-mg 28 --substance esketamine \
+    --supplier "McKesson Specialty" --supplier-address "1 Main St, Memphis TN" \
+    --supplier-dea AP5836727 --key jroe.key --at "$(t 5)"
+run stock receive --ndc 42023-113-10 --lot K7731 --expires 2027-03-31 --containers 1 \
+    --units-per-container 5 --form "500 mg/10 mL vial" --unit-mg 500 --substance ketamine \
+    --supplier "McKesson Specialty" --supplier-address "1 Main St, Memphis TN" \
+    --supplier-dea AP5836727 --key jroe.key --at "$(t 6)"
 
-step "The record"
+step "Patients enrolled in the SPRAVATO REMS (identifiers stay out of the chain)"
+run patient enroll --patient MRN-1001 --rems-patient-id REMS-77001 --on 2026-11-01 --key msmith.key
+run patient enroll --patient MRN-1002 --rems-patient-id REMS-77002 --on 2026-11-02 --key msmith.key
+
+step "Session 1: esketamine 84 mg, monitored 2 h 10 min, signed off by the observer"
+out=$(run session open --patient MRN-1001 --drug esketamine --route intranasal \
+    --setting outpatient --prescriber "$SMITH" --observer "$LEE" --key alee.key --at "$(t 10)")
+echo "$out"
+S1=${out##* }
+run vitals --session "$S1" --phase pre --bp 128/82 --hr 72 --spo2 98 --key alee.key --at "$(t 12)"
+run dose --session "$S1" --ndc 50458-028-02 --lot L2611A --mg 28 --device 1 --key alee.key --at "$(t 15)"
+run dose --session "$S1" --ndc 50458-028-02 --lot L2611A --mg 28 --device 2 --key alee.key --at "$(t 20)"
+run dose --session "$S1" --ndc 50458-028-02 --lot L2611A --mg 28 --device 3 --key alee.key --at "$(t 25)"
+run vitals --session "$S1" --phase post40 --bp 138/88 --hr 76 --spo2 97 --key alee.key --at "$(t 56)"
+run vitals --session "$S1" --phase discharge --bp 126/80 --hr 70 --spo2 98 --key alee.key --at "$(t 150)"
+run discharge --session "$S1" --sedation-resolved --dissociation-resolved --respiration-stable \
+    --transport-arranged --key alee.key --at "$(t 155)"
+run pmf --session "$S1" --submitted "$today" --key msmith.key
+
+step "Session 2: esketamine 56 mg; discharge after 100 min is refused, then recorded under override"
+out=$(run session open --patient MRN-1002 --drug esketamine --route intranasal \
+    --setting outpatient --prescriber "$SMITH" --observer "$LEE" --key alee.key --at "$(t 30)")
+echo "$out"
+S2=${out##* }
+run vitals --session "$S2" --phase pre --bp 122/78 --hr 68 --spo2 99 --key alee.key --at "$(t 32)"
+run dose --session "$S2" --ndc 50458-028-02 --lot L2611A --mg 28 --device 1 --key alee.key --at "$(t 35)"
+run dose --session "$S2" --ndc 50458-028-02 --lot L2611A --mg 28 --device 2 --key alee.key --at "$(t 40)"
+run vitals --session "$S2" --phase post40 --bp 130/84 --hr 72 --spo2 98 --key alee.key --at "$(t 76)"
+set +e
+run discharge --session "$S2" --sedation-resolved --dissociation-resolved --respiration-stable \
+    --transport-arranged --key alee.key --at "$(t 140)"
+rc=$?
+set -e
+[ "$rc" = 1 ] || { echo "demo: a short monitoring period was not refused" >&2; exit 1; }
+run discharge --session "$S2" --sedation-resolved --dissociation-resolved --respiration-stable \
+    --transport-arranged --override "family emergency; physician assessed and released" \
+    --key alee.key --at "$(t 140)"
+
+step "Session 3: IV ketamine 36 mg (0.5 mg/kg), the rest of the vial wasted with a witness"
+out=$(run session open --patient MRN-2001 --drug ketamine --route iv --setting outpatient \
+    --prescriber "$SMITH" --observer "$LEE" --weight-kg 72.5 --key msmith.key --at "$(t 60)")
+echo "$out"
+S3=${out##* }
+run vitals --session "$S3" --phase pre --bp 124/80 --hr 70 --spo2 99 --key alee.key --at "$(t 62)"
+run dose --session "$S3" --ndc 42023-113-10 --lot K7731 --mg 36 --ml 0.72 \
+    --concentration 50mg/ml --key msmith.key --at "$(t 65)"
+run waste --session "$S3" --ndc 42023-113-10 --lot K7731 --mg 464 \
+    --manner "drawn into a syringe, emptied into charcoal disposal pouch" \
+    --key msmith.key --witness-key jroe.key --at "$(t 66)"
+run discharge --session "$S3" --sedation-resolved --dissociation-resolved --respiration-stable \
+    --transport-arranged --key alee.key --at "$(t 170)"
+run session show "$S1"
+run session show "$S3"
+
+step "Close of business: a physical count, the inventory, the log"
+run stock count --ndc 50458-028-02 --lot L2611A --on-hand 3 --when close --complete \
+    --key jroe.key --at "$(t 240)"
+run stock count --ndc 42023-113-10 --lot K7731 --on-hand 4 --when close --complete \
+    --key jroe.key --at "$(t 241)"
+run note --text "closed controlled-substance safe" --key jroe.key --at "$(t 245)"
+run inventory
 run log
-run show 3
 
 step "Verification"
 run verify
 
-step "Someone edits a copy of the ledger file directly: one byte of entry 4"
+step "Someone edits a copy of the ledger file directly: one byte of a dose"
 cp -r clinic tampered
-printf '$ rxl-tamper tampered flip 4 payload\n'
-"$TAMPER" tampered flip 4 payload
+printf '$ rxl-tamper tampered flip %s payload\n' "$((S1 + 2))"
+"$TAMPER" tampered flip "$((S1 + 2))" payload
 set +e
 run -l tampered verify
 rc=$?
@@ -59,8 +137,7 @@ fi
 echo "(exit status 3: verification finding)"
 
 step "A revoked key can sign nothing more"
-kid=$("$RXLEDGER" key fingerprint alee.pub | awk '/^kid/ {print $2}')
-run key revoke "$kid" --reason "left the clinic" --key site.key
+run key revoke "$LEE" --reason "left the clinic" --key site.key
 set +e
 run note --text "after leaving" --key alee.key
 rc=$?

@@ -22,6 +22,18 @@ static const command commands[] = {
     {"log", cmd_log, "list entries: seq, time, type, signer, meaning, summary"},
     {"show", cmd_show, "show one entry in full with its signature manifestation"},
     {"verify", cmd_verify, "verify the whole chain: encoding, links, signatures, signers"},
+    {"setting", cmd_setting, "certify: record the REMS healthcare-setting certification"},
+    {"registration", cmd_registration, "record the site's DEA registration"},
+    {"patient", cmd_patient, "enroll: record REMS enrollment; forget: erase identifiers"},
+    {"stock", cmd_stock, "receive, count, loss, report-loss, destroy"},
+    {"session", cmd_session, "open: start a session; show: its timeline"},
+    {"vitals", cmd_vitals, "record vital signs in a session"},
+    {"dose", cmd_dose, "record a dose administered"},
+    {"waste", cmd_waste, "record wasted drug, co-signed by a witness"},
+    {"discharge", cmd_discharge, "the observer's sign-off; closes the session"},
+    {"pmf", cmd_pmf, "record the REMS patient monitoring form as submitted"},
+    {"amend", cmd_amend, "correct an entry by a new entry; the original stays"},
+    {"inventory", cmd_inventory, "on hand per NDC and lot, from the ledger"},
 };
 
 static void usage(FILE *f)
@@ -35,7 +47,7 @@ static void usage(FILE *f)
           "commands:\n",
           f);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fputs("\nexit status: 0 ok, 1 error, 2 usage, 3 verification or audit findings\n"
           "'rxledger <command> --help' describes a command.\n",
           f);

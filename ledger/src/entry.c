@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ledger/ident.h"
+#include "ledger/records.h"
 #include "ledger_int.h"
 
 /* ---- roles ---- */
@@ -29,28 +30,6 @@ ledger_role ledger_role_parse(const char *name)
 bool ledger_role_licensed(ledger_role r)
 {
     return r == LEDGER_ROLE_PHARMACIST || r == LEDGER_ROLE_PRESCRIBER || r == LEDGER_ROLE_NURSE;
-}
-
-/* ---- the type table: which role may sign which entry type (docs/format.md section 4) ---- */
-
-#define R(x) (1u << (x))
-#define PEOPLE                                                                                     \
-    (R(LEDGER_ROLE_PHARMACIST) | R(LEDGER_ROLE_PRESCRIBER) | R(LEDGER_ROLE_NURSE) |                \
-     R(LEDGER_ROLE_ADMIN))
-
-static const ledger__type types[] = {
-    {"genesis", "established ledger", R(LEDGER_ROLE_SITE)},
-    {"key.enroll", "enrolled key", R(LEDGER_ROLE_SITE)},
-    {"key.revoke", "revoked key", R(LEDGER_ROLE_SITE)},
-    {"note", "authored", PEOPLE | R(LEDGER_ROLE_SITE)},
-};
-
-const ledger__type *ledger__type_find(const char *name)
-{
-    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-        if (strcmp(types[i].name, name) == 0)
-            return &types[i];
-    return NULL;
 }
 
 /* ---- strerror ---- */
@@ -514,6 +493,27 @@ int ledger_entry_get_bytes(const ledger_entry *e, const char *key, const uint8_t
     return 0;
 }
 
+int ledger_entry_get_map_text(const ledger_entry *e, const char *map, const char *key, char *buf,
+                              size_t cap)
+{
+    ledger__cbitem it;
+    const uint8_t *v;
+    size_t vlen;
+    int rc = ledger__map_find(e->body, e->body_len, map, &it, &v, &vlen);
+    if (rc != 0)
+        return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
+    if (it.kind != LEDGER__CB_MAP)
+        return LEDGER_EINVAL;
+    rc = ledger__map_find(v, vlen, key, &it, NULL, NULL);
+    if (rc != 0)
+        return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
+    if (it.kind != LEDGER__CB_TEXT || it.n >= cap || memchr(it.p, 0, it.n) != NULL)
+        return LEDGER_EINVAL;
+    memcpy(buf, it.p, it.n);
+    buf[it.n] = '\0';
+    return 0;
+}
+
 /* ---- rendering the body for people ---- */
 
 typedef struct sb {
@@ -750,6 +750,22 @@ int ledger__effect_of(const ledger_entry *e, ledger__effect *eff, char *why, siz
         char text[LEDGER_TEXT_MAX + 1];
         eff->kind = LEDGER__EFF_NONE;
         return body_text(e, "text", text, sizeof(text), true, why, whylen);
+    } else if (strcmp(e->type, "amend") == 0 || strcmp(e->type, "witness") == 0) {
+        const uint8_t *p;
+        size_t n;
+        eff->kind = LEDGER__EFF_REF;
+        if (ledger_entry_get_uint(e, "ref", &eff->ref) != 0 ||
+            ledger_entry_get_bytes(e, "ref-hash", &p, &n) != 0 || n != LEDGER_HASH_BYTES) {
+            ledger__errf(why, whylen, "%s: needs 'ref' and 'ref-hash'", e->type);
+            return LEDGER_EINVAL;
+        }
+        memcpy(eff->ref_hash, p, LEDGER_HASH_BYTES);
+        if (eff->ref >= e->seq || (strcmp(e->type, "witness") == 0 && e->seq - eff->ref > 2)) {
+            ledger__errf(why, whylen, "%s: 'ref' must name an earlier entry%s", e->type,
+                         e->type[0] == 'w' ? " at most 2 before it" : "");
+            return LEDGER_EINVAL;
+        }
+        return 0;
     } else {
         eff->kind = LEDGER__EFF_NONE;
         return 0;
@@ -763,7 +779,7 @@ int ledger__check_rules(const ledger_entry *e, const ledger_keyinfo *signer, led
                         char *why, size_t whylen)
 {
     char kidhex[2 * KEYS_KID_BYTES + 1];
-    const ledger__type *t = ledger__type_find(e->type);
+    const ledger_rtype *t = ledger_rtype_find(e->type);
     int rc;
     if (t == NULL) {
         ledger__errf(why, whylen, "unknown entry type '%s'", e->type);
@@ -777,6 +793,19 @@ int ledger__check_rules(const ledger_entry *e, const ledger_keyinfo *signer, led
     }
     if ((rc = ledger__effect_of(e, eff, why, whylen)) != 0)
         return rc;
+    if ((rc = ledger_rtype_check_body(t, e, why, whylen)) != 0)
+        return rc;
+    if (strcmp(e->type, "vitals") == 0) {
+        uint64_t v;
+        const uint8_t *p;
+        size_t n;
+        if (ledger_entry_get_bytes(e, "bp", &p, &n) == LEDGER_ENOTFOUND &&
+            ledger_entry_get_uint(e, "hr", &v) == LEDGER_ENOTFOUND &&
+            ledger_entry_get_uint(e, "spo2", &v) == LEDGER_ENOTFOUND) {
+            ledger__errf(why, whylen, "vitals: at least one of bp, hr, spo2");
+            return LEDGER_EINVAL;
+        }
+    }
     if (e->seq == 0) {
         /* Self-signed: the key in the body is the signer. */
         if (!keys_equal(eff->key.kid, e->kid, KEYS_KID_BYTES)) {
@@ -808,7 +837,7 @@ int ledger__check_rules(const ledger_entry *e, const ledger_keyinfo *signer, led
                      from, signer->valid_until_ms != 0 ? ", with an end date" : "");
         return LEDGER_ENOTVALID;
     }
-    if ((t->roles & (1u << signer->role)) == 0) {
+    if (!ledger_rtype_allows(t, signer->role)) {
         ledger__errf(why, whylen, "role '%s' may not sign '%s' entries",
                      ledger_role_name(signer->role), e->type);
         return LEDGER_EROLE;

@@ -103,26 +103,21 @@ int ledger__leaf_hash(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *p, size_t n
 int ledger__entry_spans(const ledger_entry *e, const uint8_t **prot, size_t *protlen,
                         const uint8_t **payload, size_t *plen);
 
-/* What an entry does to the key state. */
+/* What an entry does to the ledger's state. */
 typedef enum ledger__effkind {
     LEDGER__EFF_NONE,
-    LEDGER__EFF_ENROLL,
-    LEDGER__EFF_REVOKE
+    LEDGER__EFF_ENROLL, /* a key joins */
+    LEDGER__EFF_REVOKE, /* a key is revoked */
+    LEDGER__EFF_REF     /* binds to an earlier entry by its hash (amend, witness) */
 } ledger__effkind;
 typedef struct ledger__effect {
     ledger__effkind kind;
     ledger_keyinfo key;                 /* ENROLL: the new key */
     uint8_t target[KEYS_KID_BYTES];     /* REVOKE: whose key */
     char reason[LEDGER_REASON_MAX + 1]; /* REVOKE */
+    uint64_t ref;                       /* REF: the seq it names */
+    uint8_t ref_hash[LEDGER_HASH_BYTES]; /* REF: that entry's hash */
 } ledger__effect;
-
-/* Entry-type table: default meaning and allowed roles. */
-typedef struct ledger__type {
-    const char *name;
-    const char *meaning;
-    unsigned roles; /* bit (1u << ledger_role) */
-} ledger__type;
-const ledger__type *ledger__type_find(const char *name);
 
 /*
  * The rules every entry obeys, shared by append and verify: type known, signer

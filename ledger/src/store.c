@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "ledger/ident.h"
+#include "ledger/records.h"
 #include "store_int.h"
 
 /* Initial map size; LMDB maps lazily, so this is address space, not disk.
@@ -103,6 +104,8 @@ static int open_dbs(ledger *l, char *errbuf, size_t errlen)
         mrc = mdb_dbi_open(txn, LEDGER__DB_META, dbf, &l->meta);
     if (mrc == 0)
         mrc = mdb_dbi_open(txn, LEDGER__DB_KEYS, dbf, &l->keys);
+    if (mrc == 0)
+        mrc = mdb_dbi_open(txn, LEDGER__DB_INDEX, dbf | MDB_DUPSORT, &l->index);
     if (mrc == MDB_NOTFOUND) {
         ledger__errf(l->err, sizeof(l->err), "not an rxledger ledger");
         rc = LEDGER_ENOTFOUND;
@@ -401,6 +404,28 @@ static int apply_effect(ledger *l, MDB_txn *txn, const ledger__effect *eff, uint
     int rc;
     if (eff->kind == LEDGER__EFF_NONE)
         return 0;
+    if (eff->kind == LEDGER__EFF_REF) {
+        uint8_t kb[8];
+        uint8_t h[LEDGER_HASH_BYTES];
+        MDB_val k = {sizeof(kb), kb}, v;
+        ledger__u64be(kb, eff->ref);
+        rc = mdb_get(txn, l->entries, &k, &v);
+        if (rc == MDB_NOTFOUND) {
+            ledger__errf(l->err, sizeof(l->err), "entry %llu does not exist",
+                         (unsigned long long)eff->ref);
+            return LEDGER_ENOTFOUND;
+        }
+        if ((rc = ledger__mdb_err(l, rc, "cannot read entry")) != 0)
+            return rc;
+        if ((rc = ledger__leaf_hash(h, v.mv_data, v.mv_size)) != 0)
+            return rc;
+        if (!keys_equal(h, eff->ref_hash, LEDGER_HASH_BYTES)) {
+            ledger__errf(l->err, sizeof(l->err), "ref-hash is not the hash of entry %llu",
+                         (unsigned long long)eff->ref);
+            return LEDGER_EINVAL;
+        }
+        return 0;
+    }
     if (eff->kind == LEDGER__EFF_ENROLL) {
         ledger_hex(kidhex, eff->key.kid, KEYS_KID_BYTES);
         rc = ledger__keyrec_get(l, txn, eff->key.kid, &enrolled, &revoked);
@@ -433,6 +458,72 @@ static int apply_effect(ledger *l, MDB_txn *txn, const ledger__effect *eff, uint
     return keyrec_put(l, txn, eff->target, enrolled, seq);
 }
 
+static int index_put(ledger *l, MDB_txn *txn, char tag, const uint8_t *key, size_t keylen,
+                     uint64_t seq)
+{
+    uint8_t kb[1 + 32], vb[8];
+    MDB_val k = {1 + keylen, kb}, v = {sizeof(vb), vb};
+    kb[0] = (uint8_t)tag;
+    memcpy(kb + 1, key, keylen);
+    ledger__u64be(vb, seq);
+    return ledger__mdb_err(l, mdb_put(txn, l->index, &k, &v, 0), "cannot write index");
+}
+
+/* Derived lookups: patient enrolments by commitment, amendments and witnesses by
+ * the seq they name. Rebuildable from the chain; never the record itself. */
+static int index_entry(ledger *l, MDB_txn *txn, const ledger_entry *e, const ledger__effect *eff)
+{
+    if (strcmp(e->type, "patient.enroll") == 0) {
+        const uint8_t *p;
+        size_t n;
+        if (ledger_entry_get_bytes(e, "patient", &p, &n) != 0 || n != 32)
+            return LEDGER_EINVAL;
+        return index_put(l, txn, LEDGER_INDEX_PATIENT, p, n, e->seq);
+    }
+    if (eff->kind == LEDGER__EFF_REF) {
+        uint8_t kb[8];
+        ledger__u64be(kb, eff->ref);
+        return index_put(l, txn, e->type[0] == 'a' ? LEDGER_INDEX_AMEND : LEDGER_INDEX_WITNESS, kb,
+                         sizeof(kb), e->seq);
+    }
+    return 0;
+}
+
+int ledger_index_each(ledger *l, char tag, const uint8_t *key, size_t keylen, ledger_index_fn fn,
+                      void *ud)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    uint8_t kb[1 + 32];
+    MDB_val k = {1 + keylen, kb}, v;
+    int rc, mrc;
+    if (keylen > 32)
+        return LEDGER_EINVAL;
+    kb[0] = (uint8_t)tag;
+    memcpy(kb + 1, key, keylen);
+    if ((rc = ledger__read_txn(l, &txn)) != 0)
+        goto done;
+    if ((rc = ledger__mdb_err(l, mdb_cursor_open(txn, l->index, &cur), "cannot read index")) != 0)
+        goto done;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
+        if (v.mv_size != 8) {
+            rc = LEDGER_EENCODING;
+            goto done;
+        }
+        if (fn(ledger__get_u64be(v.mv_data), ud) != 0)
+            break;
+    }
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = ledger__mdb_err(l, mrc, "cannot read index");
+done:
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
 /* One write transaction in progress: appends chain onto the in-memory head. */
 struct ledger_txn {
     ledger *l;
@@ -455,7 +546,7 @@ static int txn_append(ledger_txn *t, const append_req *req, ledger_appended *out
     ledger_entry e;
     ledger__effect eff;
     char why[LEDGER_ERRMSG_MAX];
-    const ledger__type *t_ = ledger__type_find(o->type);
+    const ledger_rtype *t_ = ledger_rtype_find(o->type);
     int rc;
 
     ledger__buf_init(&payload, LEDGER_MAX_ENTRY_BYTES);
@@ -525,6 +616,8 @@ static int txn_append(ledger_txn *t, const append_req *req, ledger_appended *out
         goto done;
     }
     if ((rc = apply_effect(l, t->txn, &eff, h->count)) != 0)
+        goto done;
+    if ((rc = index_entry(l, t->txn, &e, &eff)) != 0)
         goto done;
     uint8_t kb[8];
     MDB_val k = {sizeof(kb), kb}, v = {entry.len, entry.p};

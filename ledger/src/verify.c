@@ -63,8 +63,14 @@ static int finding(ledger_verify_result *out, uint64_t seq, const char *why)
 }
 
 /* Check one decoded entry against the chain state; apply its effect. */
-static int check_entry(ktab *t, const ledger_entry *e, uint64_t expect, const uint8_t *prev,
-                       int64_t prev_rt, unsigned flags, char *why, size_t whylen)
+typedef struct vstate {
+    ledger *l;
+    MDB_txn *txn;
+} vstate;
+
+static int check_entry(const vstate *vs, ktab *t, const ledger_entry *e, uint64_t expect,
+                       const uint8_t *prev, int64_t prev_rt, unsigned flags, char *why,
+                       size_t whylen)
 {
     ledger__effect eff;
     vkey *signer;
@@ -113,6 +119,20 @@ static int check_entry(ktab *t, const ledger_entry *e, uint64_t expect, const ui
             return LEDGER_EEXIST;
         }
         return ktab_add(t, &eff.key);
+    }
+    if (eff.kind == LEDGER__EFF_REF) {
+        /* An amendment or witness is bound to the exact bytes of the entry it names. */
+        uint8_t kb[8], h[LEDGER_HASH_BYTES];
+        MDB_val k = {sizeof(kb), kb}, v;
+        ledger__u64be(kb, eff.ref);
+        if (mdb_get(vs->txn, vs->l->entries, &k, &v) != 0 ||
+            ledger__leaf_hash(h, v.mv_data, v.mv_size) != 0 ||
+            !keys_equal(h, eff.ref_hash, LEDGER_HASH_BYTES)) {
+            ledger__errf(why, whylen, "ref-hash does not match entry %llu",
+                         (unsigned long long)eff.ref);
+            return LEDGER_EINVAL;
+        }
+        return 0;
     }
     if (eff.kind == LEDGER__EFF_REVOKE) {
         vkey *target = ktab_find(t, eff.target);
@@ -175,6 +195,7 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
     memset(out, 0, sizeof(*out));
     if ((rc = ledger__read_txn(l, &txn)) != 0)
         goto done;
+    vstate vs = {l, txn};
     if ((rc = ledger__head_read(l, txn, &h)) != 0) {
         rc = finding(out, 0, l->err);
         goto done;
@@ -198,7 +219,7 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
         }
         rc = ledger_entry_decode(&e, v.mv_data, v.mv_size, why, sizeof(why));
         if (rc == 0)
-            rc = check_entry(&t, &e, expect, prev, prev_rt, flags, why, sizeof(why));
+            rc = check_entry(&vs, &t, &e, expect, prev, prev_rt, flags, why, sizeof(why));
         if (rc == LEDGER_ENOMEM)
             goto done;
         if (rc != 0) {

@@ -226,6 +226,9 @@ int ledger_entry_get_text(const ledger_entry *e, const char *key, char *buf, siz
 int ledger_entry_get_uint(const ledger_entry *e, const char *key, uint64_t *out);
 int ledger_entry_get_int(const ledger_entry *e, const char *key, int64_t *out);
 int ledger_entry_get_bool(const ledger_entry *e, const char *key, bool *out);
+/** Text value @p key inside the nested map @p map (e.g. an amendment's "set"). */
+int ledger_entry_get_map_text(const ledger_entry *e, const char *map, const char *key, char *buf,
+                              size_t cap);
 /** @p out points into the entry (borrowed). */
 int ledger_entry_get_bytes(const ledger_entry *e, const char *key, const uint8_t **out,
                            size_t *outlen);
@@ -282,6 +285,21 @@ int ledger_keys_list(ledger *l, ledger_key_fn fn, void *ud);
 
 /** Look up one key by kid. @return 0 or LEDGER_ENOTFOUND. */
 int ledger_key_get(ledger *l, const uint8_t kid[KEYS_KID_BYTES], ledger_keyinfo *out);
+
+/** Tags of the derived index (lookups rebuilt from the chain, never the record). */
+#define LEDGER_INDEX_PATIENT 'P' /**< patient commitment -> patient.enroll seqs */
+#define LEDGER_INDEX_AMEND   'A' /**< u64 BE seq -> amend seqs naming it */
+#define LEDGER_INDEX_WITNESS 'W' /**< u64 BE seq -> witness seqs naming it */
+
+/** Callback for ledger_index_each(): one seq; return non-zero to stop. */
+typedef int (*ledger_index_fn)(uint64_t seq, void *ud);
+
+/**
+ * Call @p fn for each seq filed under @p tag and @p key (at most 32 bytes), in
+ * ascending order. @return 0 (also when none), storage errors.
+ */
+int ledger_index_each(ledger *l, char tag, const uint8_t *key, size_t keylen, ledger_index_fn fn,
+                      void *ud);
 
 /** Progress callback: @p done of @p total entries. */
 typedef void (*ledger_progress_fn)(uint64_t done, uint64_t total, void *ud);
