@@ -51,6 +51,8 @@ int cli_append(const char *cmd, const char *keypath, const char *passfile, const
 
 /* Parse "now" or an RFC 3339 time; prints "bad --flag ..." on failure. */
 int cli_parse_time(int64_t *out, const char *flag, const char *text);
+/* The same for when something happened: refuses more than 5 minutes ahead. */
+int cli_parse_event_time(int64_t *out, const char *flag, const char *text);
 /* Parse a decimal unsigned integer in [min, max]; prints on failure. */
 int cli_parse_u64(uint64_t *out, const char *flag, const char *text, uint64_t min, uint64_t max);
 /* Parse a hex string of exactly n bytes. */

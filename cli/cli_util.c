@@ -207,6 +207,17 @@ int cli_parse_time(int64_t *out, const char *flag, const char *text)
     return RX_EXIT_OK;
 }
 
+int cli_parse_event_time(int64_t *out, const char *flag, const char *text)
+{
+    int rc = cli_parse_time(out, flag, text);
+    /* Nothing that happened may be dated beyond the clock's tolerance (TIME-FUTURE). */
+    if (rc == RX_EXIT_OK && *out > cli_now_ms() + LEDGER_FUTURE_TOLERANCE_MS) {
+        cli_err("bad %s '%s': more than 5 minutes in the future", flag, text);
+        rc = RX_EXIT_USAGE;
+    }
+    return rc;
+}
+
 int cli_parse_u64(uint64_t *out, const char *flag, const char *text, uint64_t min, uint64_t max)
 {
     char *end = NULL;

@@ -32,7 +32,7 @@ int cmd_note(int argc, char **argv)
             passfile = optarg;
             break;
         case 'a':
-            if ((rc = cli_parse_time(&at, "--at", optarg)) != 0)
+            if ((rc = cli_parse_event_time(&at, "--at", optarg)) != 0)
                 return rc;
             break;
         case 'h':

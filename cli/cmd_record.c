@@ -283,6 +283,11 @@ static int put_field(ctx *c, const ledger_field *fl, const char *text)
         ledger_body_free(set);
         return rc;
     }
+    if (fl->kind == LEDGER_F_TIME) {
+        int64_t t;
+        if ((rc = cli_parse_event_time(&t, flag, text)) != 0)
+            return rc;
+    }
     why[0] = '\0';
     rc = ledger_field_parse(fl, text, c->b, why, sizeof(why));
     if (rc != 0) {
@@ -471,7 +476,7 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv)
     rc = parse_args(rcmd, rt, argc, argv, &c.p, amend ? &target : NULL);
     if (rc != 0)
         return rc < 0 ? RX_EXIT_OK : rc;
-    if (c.p.at != NULL && (rc = cli_parse_time(&c.event_ms, "--at", c.p.at)) != 0)
+    if (c.p.at != NULL && (rc = cli_parse_event_time(&c.event_ms, "--at", c.p.at)) != 0)
         return rc;
     if (rt->witnesses > 0 && c.p.nwpass > c.p.nwkey)
         return cli_usage(rcmd->name, "more --witness-passphrase-file than --witness-key");

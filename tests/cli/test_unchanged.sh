@@ -103,7 +103,8 @@ refused 2 "--text with invalid UTF-8 (\\xff)" -l "$L" note --text "$(printf 'a\3
 refused 2 "--text with an overlong UTF-8 '/'" -l "$L" note --text "$(printf 'a\300\257b')" --key jroe.key
 refused 2 "--text with a UTF-16 surrogate" -l "$L" note --text "$(printf 'a\355\240\200b')" --key jroe.key
 refused 2 "empty --text" -l "$L" note --text "" --key jroe.key
-refused 1 "--at in the far future" -l "$L" note --text "x" --at 2999-01-01T00:00:00Z --key jroe.key
+refused 2 "--at in the far future" -l "$L" note --text "x" --at 2999-01-01T00:00:00Z --key jroe.key
+expect_match "$ERR" "bad --at .*future" "--at in the far future: the message names the flag"
 refused 2 "--at garbage" -l "$L" note --text "x" --at garbage --key jroe.key
 refused 2 "--at with month 13" -l "$L" note --text "x" --at 2026-13-01T00:00:00Z --key jroe.key
 
