@@ -605,12 +605,10 @@ static int amend_line(uint64_t seq, void *ud)
 {
     amend_print *ap = ud;
     uint8_t *buf = malloc(LEDGER_MAX_ENTRY_BYTES);
-    size_t n;
     ledger_entry e;
     if (buf == NULL)
         return 1;
-    if (ledger_get(ap->l, seq, buf, LEDGER_MAX_ENTRY_BYTES, &n) == 0 &&
-        ledger_entry_decode(&e, buf, n, NULL, 0) == 0) {
+    if (ledger_read_entry(ap->l, seq, buf, LEDGER_MAX_ENTRY_BYTES, &e) == 0) {
         char line[1024], name[4 * LEDGER_NAME_MAX + 1], when[LEDGER_TIME_TEXT_BYTES];
         cli_body_line(&e, line, sizeof(line));
         cli_safe(name, sizeof(name), e.name);

@@ -493,18 +493,13 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv)
         /* An amendment names the exact bytes it corrects. */
         uint64_t ref;
         uint8_t *buf = malloc(LEDGER_MAX_ENTRY_BYTES);
-        size_t n;
         ledger_entry e;
         rc = cli_parse_u64(&ref, "SEQ", target, 0, UINT64_MAX);
         if (rc == 0 && buf == NULL)
             rc = RX_EXIT_ERROR;
-        if (rc == 0 && ledger_get(c.l, ref, buf, LEDGER_MAX_ENTRY_BYTES, &n) != 0) {
+        if (rc == 0 && ledger_read_entry(c.l, ref, buf, LEDGER_MAX_ENTRY_BYTES, &e) != 0) {
             cli_err("bad SEQ: %s", ledger_errmsg(c.l));
             rc = RX_EXIT_USAGE;
-        }
-        if (rc == 0 && ledger_entry_decode(&e, buf, n, why, sizeof(why)) != 0) {
-            cli_err("entry %llu cannot be decoded: %s", (unsigned long long)ref, why);
-            rc = RX_EXIT_ERROR;
         }
         if (rc == 0 && (ledger_body_put_uint(c.b, "ref", ref) != 0 ||
                         ledger_body_put_bytes(c.b, "ref-hash", e.hash, LEDGER_HASH_BYTES) != 0))
@@ -516,13 +511,11 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv)
     if (strcmp(rcmd->type, "stock.report-loss") == 0) {
         uint64_t ref = 0;
         uint8_t *buf = malloc(LEDGER_MAX_ENTRY_BYTES);
-        size_t n;
         ledger_entry e;
         for (size_t i = 0; i < rt->nfields; i++)
             if (strcmp(rt->fields[i].name, "ref") == 0)
                 (void)cli_parse_u64(&ref, "--ref", c.p.value[i], 0, UINT64_MAX);
-        rc = buf == NULL || ledger_get(c.l, ref, buf, LEDGER_MAX_ENTRY_BYTES, &n) != 0 ||
-                     ledger_entry_decode(&e, buf, n, NULL, 0) != 0 ||
+        rc = buf == NULL || ledger_read_entry(c.l, ref, buf, LEDGER_MAX_ENTRY_BYTES, &e) != 0 ||
                      strcmp(e.type, "stock.loss") != 0
                  ? RX_EXIT_USAGE
                  : 0;

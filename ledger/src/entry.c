@@ -427,17 +427,23 @@ int ledger_entry_decode(ledger_entry *out, const uint8_t *bytes, size_t len, cha
 
 /* ---- body access ---- */
 
+/* A text item as a C string: bounded, no embedded NUL. */
+static int text_out(const ledger__cbitem *it, char *buf, size_t cap)
+{
+    if (it->kind != LEDGER__CB_TEXT || it->n >= cap || memchr(it->p, 0, it->n) != NULL)
+        return LEDGER_EINVAL;
+    memcpy(buf, it->p, it->n);
+    buf[it->n] = '\0';
+    return 0;
+}
+
 int ledger_entry_get_text(const ledger_entry *e, const char *key, char *buf, size_t cap)
 {
     ledger__cbitem it;
     int rc = ledger__map_find(e->body, e->body_len, key, &it, NULL, NULL);
     if (rc != 0)
         return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
-    if (it.kind != LEDGER__CB_TEXT || it.n >= cap || memchr(it.p, 0, it.n) != NULL)
-        return LEDGER_EINVAL;
-    memcpy(buf, it.p, it.n);
-    buf[it.n] = '\0';
-    return 0;
+    return text_out(&it, buf, cap);
 }
 
 int ledger_entry_get_uint(const ledger_entry *e, const char *key, uint64_t *out)
@@ -507,11 +513,7 @@ int ledger_entry_get_map_text(const ledger_entry *e, const char *map, const char
     rc = ledger__map_find(v, vlen, key, &it, NULL, NULL);
     if (rc != 0)
         return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
-    if (it.kind != LEDGER__CB_TEXT || it.n >= cap || memchr(it.p, 0, it.n) != NULL)
-        return LEDGER_EINVAL;
-    memcpy(buf, it.p, it.n);
-    buf[it.n] = '\0';
-    return 0;
+    return text_out(&it, buf, cap);
 }
 
 /* ---- rendering the body for people ---- */

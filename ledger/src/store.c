@@ -823,6 +823,16 @@ done:
     return rc;
 }
 
+int ledger_read_entry(ledger *l, uint64_t seq, uint8_t *buf, size_t cap, ledger_entry *out)
+{
+    size_t n;
+    char why[LEDGER_ERRMSG_MAX];
+    int rc = ledger_get(l, seq, buf, cap, &n);
+    if (rc == 0 && (rc = ledger_entry_decode(out, buf, n, why, sizeof(why))) != 0)
+        ledger__errf(l->err, sizeof(l->err), "entry %llu: %s", (unsigned long long)seq, why);
+    return rc;
+}
+
 /* ---- iteration ---- */
 
 struct ledger_iter {

@@ -61,13 +61,11 @@ static int amend_seen(uint64_t seq, void *ud)
 {
     amend_search *as = ud;
     uint8_t *buf = malloc(LEDGER_MAX_ENTRY_BYTES);
-    size_t n;
     ledger_entry e;
     char text[32], *end = NULL;
     if (buf == NULL)
         return 1;
-    if (ledger_get(as->l, seq, buf, LEDGER_MAX_ENTRY_BYTES, &n) == 0 &&
-        ledger_entry_decode(&e, buf, n, NULL, 0) == 0 &&
+    if (ledger_read_entry(as->l, seq, buf, LEDGER_MAX_ENTRY_BYTES, &e) == 0 &&
         ledger_entry_get_map_text(&e, "set", as->key, text, sizeof(text)) == 0 && text[0] >= '0' &&
         text[0] <= '9') {
         errno = 0;

@@ -123,13 +123,11 @@ static int enroll_seen(uint64_t seq, void *ud)
 {
     enroll_search *es = ud;
     uint8_t *buf = malloc(LEDGER_MAX_ENTRY_BYTES);
-    size_t n;
     ledger_entry e;
     uint64_t on;
     if (buf == NULL)
         return 1;
-    if (ledger_get(es->l, seq, buf, LEDGER_MAX_ENTRY_BYTES, &n) == 0 &&
-        ledger_entry_decode(&e, buf, n, NULL, 0) == 0 &&
+    if (ledger_read_entry(es->l, seq, buf, LEDGER_MAX_ENTRY_BYTES, &e) == 0 &&
         ledger_entry_get_uint(&e, "on", &on) == 0) {
         if (!es->found || (int64_t)on < es->earliest_ms)
             es->earliest_ms = (int64_t)on;

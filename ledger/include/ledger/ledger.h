@@ -261,6 +261,13 @@ void ledger_iter_free(ledger_iter *it);
 /** Read one entry by seq into a caller buffer of LEDGER_MAX_ENTRY_BYTES. */
 int ledger_get(ledger *l, uint64_t seq, uint8_t *buf, size_t cap, size_t *outlen);
 
+/**
+ * Read and decode entry @p seq into @p out, which borrows @p buf (a caller
+ * buffer of LEDGER_MAX_ENTRY_BYTES).
+ * @return 0, LEDGER_ENOTFOUND, LEDGER_EENCODING (detail in ledger_errmsg()).
+ */
+int ledger_read_entry(ledger *l, uint64_t seq, uint8_t *buf, size_t cap, ledger_entry *out);
+
 /** An enrolled key as the ledger knows it now. */
 typedef struct ledger_keyinfo {
     uint8_t kid[KEYS_KID_BYTES];
