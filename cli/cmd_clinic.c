@@ -146,11 +146,16 @@ int cmd_patient(int argc, char **argv)
 
 typedef struct timeline {
     ledger *l;
+    bool header;
 } timeline;
 
 static int timeline_line(const ledger_entry *e, void *ud)
 {
     timeline *t = ud;
+    if (!t->header) {
+        printf("  seq  event time                type          signed by              record\n");
+        t->header = true;
+    }
     char when[LEDGER_TIME_TEXT_BYTES], line[600], name[4 * LEDGER_NAME_MAX + 1];
     cli_time(when, e->event_ms);
     cli_body_line(e, line, sizeof(line));
@@ -186,8 +191,7 @@ static int session_show(int argc, char **argv)
         return rc;
     if ((rc = cli_open(&l, "session show", true)) != 0)
         return rc;
-    timeline t = {l};
-    printf("  seq  event time                type          signed by              record\n");
+    timeline t = {l, false};
     rc = policy_session_load(l, id, &s, timeline_line, &t, why, sizeof(why));
     if (rc != 0) {
         cli_err("%s", why);

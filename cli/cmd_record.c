@@ -234,6 +234,8 @@ typedef struct ctx {
     bool new_patient;
     char patient_id[LEDGER_PATIENT_ID_MAX + 1];
     const char *override;
+    bool overridden; /* a check refused and --override carried it */
+    uint8_t actor[KEYS_KID_BYTES];
 } ctx;
 
 static int put_field(ctx *c, const ledger_field *fl, const char *text)
@@ -371,6 +373,16 @@ static int sequencing(ctx *c)
             return RX_EXIT_ERROR;
         }
         rc = policy_check_discharge(&s, &prof, at, why, sizeof(why));
+        /* MON-OBSERVER: the sign-off is the session's monitoring observer's. */
+        if (rc == 0 && memcmp(c->actor, s.observer, KEYS_KID_BYTES) != 0) {
+            char obs[2 * KEYS_KID_BYTES + 1];
+            ledger_hex(obs, s.observer, sizeof(s.observer));
+            (void)snprintf(why, sizeof(why),
+                           "the discharge is signed by someone other than the session's "
+                           "observer (key %.8s)",
+                           obs);
+            rc = POLICY_ESEQUENCE;
+        }
     } else if (c->has_session && strcmp(ty, "pmf") != 0) {
         rc = policy_check_open(&s, why, sizeof(why));
     }
@@ -382,6 +394,7 @@ static int sequencing(ctx *c)
     }
     if (c->override != NULL && rc == POLICY_ESEQUENCE) {
         fprintf(stderr, "rxledger: override recorded: %s\n", why);
+        c->overridden = true;
         return 0;
     }
     if (ledger_rtype_field(c->rt, "override") != NULL && rc == POLICY_ESEQUENCE)
@@ -489,6 +502,14 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv)
     for (size_t i = 0; i < rt->nfields; i++)
         if (c.p.value[i] != NULL && (rc = put_field(&c, &rt->fields[i], c.p.value[i])) != 0)
             goto done;
+    const ledger_field *ff = ledger_rtype_field(rt, "from"), *fu = ledger_rtype_field(rt, "until");
+    if (ff != NULL && fu != NULL && c.p.value[ff - rt->fields] != NULL &&
+        c.p.value[fu - rt->fields] != NULL &&
+        strcmp(c.p.value[fu - rt->fields], c.p.value[ff - rt->fields]) < 0) {
+        /* both are validated YYYY-MM-DD dates, so text order is date order */
+        rc = cli_usage(rcmd->name, "--until must not be before --from");
+        goto done;
+    }
     if (amend) {
         /* An amendment names the exact bytes it corrects. */
         uint64_t ref;
@@ -528,6 +549,9 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv)
     /* Every value is good: unlock the keys, then check the sequence. */
     if ((rc = cli_load_key(&w.actor, c.p.keypath, c.p.passfile)) != 0)
         goto done;
+    uint8_t actor_pub[KEYS_PUB_BYTES];
+    keys_key_pub(w.actor, actor_pub);
+    keys_kid(c.actor, actor_pub);
     for (size_t i = 0; i < c.p.nwkey; i++) {
         if ((rc = cli_load_key(&w.witness[i], c.p.wkey[i], i < c.p.nwpass ? c.p.wpass[i] : NULL)) !=
             0)
@@ -560,6 +584,11 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv)
             goto done;
         }
         fprintf(stderr, "rxledger: override recorded: %s\n", need);
+        c.overridden = true;
+    }
+    if (c.override != NULL && !c.overridden) {
+        rc = cli_usage(rcmd->name, "--override given, but no check refused this step");
+        goto done;
     }
     w.c = &c;
     if (ledger_transact(c.l, append_all, &w) != 0) {

@@ -797,6 +797,14 @@ int ledger__check_rules(const ledger_entry *e, const ledger_keyinfo *signer, led
         return rc;
     if ((rc = ledger_rtype_check_body(t, e, why, whylen)) != 0)
         return rc;
+    if (strcmp(e->type, "setting.certify") == 0) {
+        uint64_t from, until;
+        if (ledger_entry_get_uint(e, "until", &until) == 0 &&
+            ledger_entry_get_uint(e, "from", &from) == 0 && until < from) {
+            ledger__errf(why, whylen, "setting.certify: 'until' is before 'from'");
+            return LEDGER_EINVAL;
+        }
+    }
     if (strcmp(e->type, "vitals") == 0) {
         uint64_t v;
         const uint8_t *p;
