@@ -891,6 +891,53 @@ static void test_ledger_transaction_all_or_nothing(void **state)
     keys_free(stranger);
 }
 
+static void test_ledger_verify_checks_derived_index(void **state)
+{
+    fx *f = *state;
+    ledger_body *b = NULL;
+    uint8_t commit[32], other[32];
+    ledger_verify_result r;
+    memset(commit, 0xab, sizeof(commit));
+    memset(other, 0xcd, sizeof(other));
+    assert_int_equal(ledger_body_new(&b), 0);
+    assert_int_equal(ledger_body_put_bytes(b, "patient", commit, sizeof(commit)), 0);
+    assert_int_equal(ledger_body_put_bytes(b, "rems-patient-id", other, sizeof(other)), 0);
+    assert_int_equal(ledger_body_put_uint(b, "on", 1793491200000), 0);
+    ledger_append_opts o = LEDGER_APPEND_INIT;
+    o.type = "patient.enroll";
+    o.body = b;
+    assert_int_equal(ledger_append(f->l, f->pharm, &o, NULL), 0);
+    ledger_body_free(b);
+    verify_ok(f, 4);
+
+    /* a record the chain does not imply */
+    MDB_txn *txn;
+    uint8_t kb[33], vb[8];
+    kb[0] = LEDGER_INDEX_PATIENT;
+    memcpy(kb + 1, other, 32);
+    ledger__u64be(vb, 3);
+    MDB_val k = {sizeof(kb), kb}, v = {sizeof(vb), vb};
+    assert_int_equal(mdb_txn_begin(f->l->env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_put(txn, f->l->index, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(ledger_verify(f->l, 0, NULL, NULL, &r), LEDGER_EVERIFY);
+    assert_non_null(strstr(r.reason, "index"));
+
+    /* the planted record gone and the real one deleted: the entry is named */
+    memcpy(kb + 1, commit, 32);
+    assert_int_equal(mdb_txn_begin(f->l->env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_drop(txn, f->l->index, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(ledger_verify(f->l, 0, NULL, NULL, &r), LEDGER_EVERIFY);
+    assert_int_equal(r.bad_seq, 3);
+    assert_non_null(strstr(r.reason, "index lacks"));
+    /* put it back: verify passes again */
+    assert_int_equal(mdb_txn_begin(f->l->env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_put(txn, f->l->index, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    verify_ok(f, 4);
+}
+
 static void test_ledger_format_body_escapes(void **state)
 {
     fx *f = *state;
@@ -933,6 +980,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ledger_oversized_entry_refused, setup_enrolled,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ledger_transaction_all_or_nothing, setup_enrolled,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ledger_verify_checks_derived_index, setup_enrolled,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ledger_format_body_escapes, setup_enrolled, teardown),
     };

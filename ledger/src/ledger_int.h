@@ -112,10 +112,10 @@ typedef enum ledger__effkind {
 } ledger__effkind;
 typedef struct ledger__effect {
     ledger__effkind kind;
-    ledger_keyinfo key;                 /* ENROLL: the new key */
-    uint8_t target[KEYS_KID_BYTES];     /* REVOKE: whose key */
-    char reason[LEDGER_REASON_MAX + 1]; /* REVOKE */
-    uint64_t ref;                       /* REF: the seq it names */
+    ledger_keyinfo key;                  /* ENROLL: the new key */
+    uint8_t target[KEYS_KID_BYTES];      /* REVOKE: whose key */
+    char reason[LEDGER_REASON_MAX + 1];  /* REVOKE */
+    uint64_t ref;                        /* REF: the seq it names */
     uint8_t ref_hash[LEDGER_HASH_BYTES]; /* REF: that entry's hash */
 } ledger__effect;
 

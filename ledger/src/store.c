@@ -458,35 +458,40 @@ static int apply_effect(ledger *l, MDB_txn *txn, const ledger__effect *eff, uint
     return keyrec_put(l, txn, eff->target, enrolled, seq);
 }
 
-static int index_put(ledger *l, MDB_txn *txn, char tag, const uint8_t *key, size_t keylen,
-                     uint64_t seq)
-{
-    uint8_t kb[1 + 32], vb[8];
-    MDB_val k = {1 + keylen, kb}, v = {sizeof(vb), vb};
-    kb[0] = (uint8_t)tag;
-    memcpy(kb + 1, key, keylen);
-    ledger__u64be(vb, seq);
-    return ledger__mdb_err(l, mdb_put(txn, l->index, &k, &v, 0), "cannot write index");
-}
-
 /* Derived lookups: patient enrolments by commitment, amendments and witnesses by
  * the seq they name. Rebuildable from the chain; never the record itself. */
-static int index_entry(ledger *l, MDB_txn *txn, const ledger_entry *e, const ledger__effect *eff)
+int ledger__index_key(const ledger_entry *e, const ledger__effect *eff, uint8_t key[33],
+                      size_t *keylen)
 {
     if (strcmp(e->type, "patient.enroll") == 0) {
         const uint8_t *p;
         size_t n;
         if (ledger_entry_get_bytes(e, "patient", &p, &n) != 0 || n != 32)
             return LEDGER_EINVAL;
-        return index_put(l, txn, LEDGER_INDEX_PATIENT, p, n, e->seq);
+        key[0] = LEDGER_INDEX_PATIENT;
+        memcpy(key + 1, p, n);
+        *keylen = 1 + n;
+        return 1;
     }
     if (eff->kind == LEDGER__EFF_REF) {
-        uint8_t kb[8];
-        ledger__u64be(kb, eff->ref);
-        return index_put(l, txn, e->type[0] == 'a' ? LEDGER_INDEX_AMEND : LEDGER_INDEX_WITNESS, kb,
-                         sizeof(kb), e->seq);
+        key[0] = e->type[0] == 'a' ? LEDGER_INDEX_AMEND : LEDGER_INDEX_WITNESS;
+        ledger__u64be(key + 1, eff->ref);
+        *keylen = 1 + 8;
+        return 1;
     }
     return 0;
+}
+
+static int index_entry(ledger *l, MDB_txn *txn, const ledger_entry *e, const ledger__effect *eff)
+{
+    uint8_t kb[33], vb[8];
+    size_t kn = 0;
+    int rc = ledger__index_key(e, eff, kb, &kn);
+    if (rc <= 0)
+        return rc;
+    MDB_val k = {kn, kb}, v = {sizeof(vb), vb};
+    ledger__u64be(vb, e->seq);
+    return ledger__mdb_err(l, mdb_put(txn, l->index, &k, &v, 0), "cannot write index");
 }
 
 int ledger_index_each(ledger *l, char tag, const uint8_t *key, size_t keylen, ledger_index_fn fn,

@@ -10,7 +10,7 @@
 #define LEDGER__DB_ENTRIES   "entries" /* u64 BE seq -> COSE_Sign1 bytes (MDB_APPEND only) */
 #define LEDGER__DB_META      "meta"    /* "format" -> u32 BE; "head" -> see ledger__head */
 #define LEDGER__DB_KEYS      "keys"    /* kid -> u64 BE enrolled seq || u64 BE revoked seq */
-#define LEDGER__DB_INDEX "index" /* tag || key -> u64 BE seq (dupsort): derived lookups */
+#define LEDGER__DB_INDEX     "index"   /* tag || key -> u64 BE seq (dupsort): derived lookups */
 #define LEDGER__NO_SEQ       UINT64_MAX
 #define LEDGER__HEAD_BYTES   (8 + LEDGER_HASH_BYTES + 8)
 #define LEDGER__KEYREC_BYTES 16
@@ -40,5 +40,10 @@ int ledger__read_txn(ledger *l, MDB_txn **out);
 /* Index record of a key: enrolled seq and revoked seq (LEDGER__NO_SEQ if not revoked). */
 int ledger__keyrec_get(ledger *l, MDB_txn *txn, const uint8_t kid[KEYS_KID_BYTES],
                        uint64_t *enrolled, uint64_t *revoked);
+
+/* The derived-index record of an entry: 1 and its key (tag || key), or 0 when
+ * the entry is not indexed, or a negative code. */
+int ledger__index_key(const ledger_entry *e, const ledger__effect *eff, uint8_t key[33],
+                      size_t *keylen);
 
 #endif

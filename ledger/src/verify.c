@@ -66,9 +66,11 @@ static int finding(ledger_verify_result *out, uint64_t seq, const char *why)
 typedef struct vstate {
     ledger *l;
     MDB_txn *txn;
+    MDB_cursor *idx;  /* over the derived index */
+    uint64_t indexed; /* index records the chain implies */
 } vstate;
 
-static int check_entry(const vstate *vs, ktab *t, const ledger_entry *e, uint64_t expect,
+static int check_entry(vstate *vs, ktab *t, const ledger_entry *e, uint64_t expect,
                        const uint8_t *prev, int64_t prev_rt, unsigned flags, char *why,
                        size_t whylen)
 {
@@ -119,6 +121,20 @@ static int check_entry(const vstate *vs, ktab *t, const ledger_entry *e, uint64_
             return LEDGER_EEXIST;
         }
         return ktab_add(t, &eff.key);
+    }
+    /* The derived index must hold this entry's record. */
+    uint8_t ik[33], iv[8];
+    size_t ikn = 0;
+    if ((rc = ledger__index_key(e, &eff, ik, &ikn)) < 0)
+        return rc;
+    if (rc == 1) {
+        MDB_val k = {ikn, ik}, v = {sizeof(iv), iv};
+        ledger__u64be(iv, e->seq);
+        if (mdb_cursor_get(vs->idx, &k, &v, MDB_GET_BOTH) != 0) {
+            ledger__errf(why, whylen, "the derived index lacks this entry");
+            return LEDGER_EINVAL;
+        }
+        vs->indexed++;
     }
     if (eff.kind == LEDGER__EFF_REF) {
         /* An amendment or witness is bound to the exact bytes of the entry it names. */
@@ -185,6 +201,7 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     ktab t = {NULL, 0, 0};
+    vstate vs = {l, NULL, NULL, 0};
     ledger__head h;
     uint8_t prev[LEDGER_HASH_BYTES] = {0};
     int64_t prev_rt = 0;
@@ -195,7 +212,10 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
     memset(out, 0, sizeof(*out));
     if ((rc = ledger__read_txn(l, &txn)) != 0)
         goto done;
-    vstate vs = {l, txn};
+    vs.txn = txn;
+    if ((rc = ledger__mdb_err(l, mdb_cursor_open(txn, l->index, &vs.idx), "cannot open index")) !=
+        0)
+        goto done;
     if ((rc = ledger__head_read(l, txn, &h)) != 0) {
         rc = finding(out, 0, l->err);
         goto done;
@@ -255,7 +275,16 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
         goto done;
     }
     rc = check_index(l, txn, &t, out);
+    if (rc == 0) {
+        MDB_stat st;
+        if ((rc = ledger__mdb_err(l, mdb_stat(txn, l->index, &st), "cannot read index")) == 0 &&
+            st.ms_entries != vs.indexed)
+            rc = finding(out, expect - 1,
+                         "the derived index holds records the chain does not imply");
+    }
 done:
+    if (vs.idx != NULL)
+        mdb_cursor_close(vs.idx);
     if (cur != NULL)
         mdb_cursor_close(cur);
     if (txn != NULL)
