@@ -344,7 +344,10 @@ static int hexbytes(const char *text, uint8_t *out, size_t n)
         return -1;
     for (size_t i = 0; i < 2 * n; i++) {
         char c = text[i];
-        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        int v = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
         if (v < 0)
             return -1;
         if (i % 2 == 0)
@@ -635,20 +638,49 @@ static int check_value(const ledger_field *f, ledger__rd *r, char *why, size_t w
             break;
         return 0;
     }
-    case LEDGER_F_SCHEDULES:
+    case LEDGER_F_SCHEDULES: {
+        /* the same rules as parsing: known schedules, each once */
+        char list[32] = "";
+        size_t w = 0;
         if (it.kind != LEDGER__CB_ARRAY || it.u == 0 || it.u > 6)
             break;
         for (uint64_t i = 0; i < it.u; i++) {
-            ledger__cbitem s;
-            if (ledger__rd_next(r, &s) != 0 || s.kind != LEDGER__CB_TEXT || s.n > 2)
+            ledger__cbitem sc;
+            if (ledger__rd_next(r, &sc) != 0 || sc.kind != LEDGER__CB_TEXT || sc.n == 0 || sc.n > 2)
                 goto bad;
+            memcpy(list + w, sc.p, sc.n);
+            w += sc.n;
+            list[w++] = ',';
         }
+        list[w - 1] = '\0';
+        ledger_body *tmp = NULL;
+        int prc = ledger_body_new(&tmp);
+        if (prc == 0)
+            prc = parse_schedules(list, tmp, "s", why, whylen);
+        ledger_body_free(tmp);
+        if (prc != 0)
+            return LEDGER_EINVAL;
         return 0;
+    }
     case LEDGER_F_FIELDS:
         if (it.kind != LEDGER__CB_MAP || it.u == 0)
             break;
         r->off = start;
-        return ledger__rd_value(r, 1, NULL);
+        if (ledger__rd_value(r, 1, NULL) != 0) /* canonical order, then the kinds */
+            break;
+        {
+            ledger__rd m;
+            ledger__cbitem h;
+            ledger__rd_init(&m, r->p + start, r->off - start, NULL, 0);
+            (void)ledger__rd_next(&m, &h);
+            for (uint64_t i = 0; i < 2 * h.u; i++) {
+                ledger__cbitem kv;
+                if (ledger__rd_next(&m, &kv) != 0 || kv.kind != LEDGER__CB_TEXT || kv.n == 0 ||
+                    kv.n > TEXT_LONG)
+                    goto bad;
+            }
+        }
+        return 0;
     }
 bad:
     ledger__errf(why, whylen, "field '%s' has a bad value", f->name);
@@ -676,16 +708,28 @@ int ledger_rtype_check_body(const ledger_rtype *rt, const ledger_entry *e, char 
         key[k.n] = '\0';
         const ledger_field *f = ledger_rtype_field(rt, key);
         if (f == NULL) {
-            /* "<ndc>-written": the NDC as the user wrote it */
+            /* "<ndc>-written": the NDC as the user wrote it; it must normalize to the NDC */
             size_t n = strlen(key);
+            char base[48];
+            memcpy(base, key, n + 1);
             if (n > 8 && strcmp(key + n - 8, "-written") == 0) {
-                key[n - 8] = '\0';
-                f = ledger_rtype_field(rt, key);
+                base[n - 8] = '\0';
+                f = ledger_rtype_field(rt, base);
                 if (f != NULL && f->kind == LEDGER_F_NDC) {
                     ledger__cbitem v;
+                    char written[LEDGER_NDC_MAX + 1], norm[LEDGER_NDC_BYTES], stored[32];
                     if (ledger__rd_next(&r, &v) != 0 || v.kind != LEDGER__CB_TEXT ||
                         v.n > LEDGER_NDC_MAX)
                         goto bad;
+                    memcpy(written, v.p, v.n);
+                    written[v.n] = '\0';
+                    if (ledger_ndc_normalize(norm, written, NULL, 0) != 0 ||
+                        ledger_entry_get_text(e, base, stored, sizeof(stored)) != 0 ||
+                        strcmp(norm, stored) != 0) {
+                        ledger__errf(why, whylen, "%s: '%s' does not normalize to '%s'", rt->type,
+                                     key, base);
+                        return LEDGER_EINVAL;
+                    }
                     continue;
                 }
             }

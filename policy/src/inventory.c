@@ -50,49 +50,6 @@ static policy_lot *lot_get(lots *t, const char *ndc, const char *lot)
     return p;
 }
 
-typedef struct amend_search {
-    ledger *l;
-    const char *key;
-    uint64_t value;
-    bool found;
-} amend_search;
-
-static int amend_seen(uint64_t seq, void *ud)
-{
-    amend_search *as = ud;
-    uint8_t *buf = malloc(LEDGER_MAX_ENTRY_BYTES);
-    ledger_entry e;
-    char text[32], *end = NULL;
-    if (buf == NULL)
-        return 1;
-    if (ledger_read_entry(as->l, seq, buf, LEDGER_MAX_ENTRY_BYTES, &e) == 0 &&
-        ledger_entry_get_map_text(&e, "set", as->key, text, sizeof(text)) == 0 && text[0] >= '0' &&
-        text[0] <= '9') {
-        errno = 0;
-        unsigned long long v = strtoull(text, &end, 10);
-        if (errno == 0 && *end == '\0') {
-            as->value = v; /* later corrections win: the index is in seq order */
-            as->found = true;
-        }
-    }
-    free(buf);
-    return 0;
-}
-
-/* A quantity as corrected by any amendment naming this entry. */
-static uint64_t quantity(ledger *l, const ledger_entry *e, const char *key)
-{
-    uint64_t v = 0;
-    uint8_t kb[8];
-    amend_search as = {l, key, 0, false};
-    (void)ledger_entry_get_uint(e, key, &v);
-    for (int i = 7, j = 0; i >= 0; i--, j++)
-        kb[j] = (uint8_t)(e->seq >> (8 * i));
-    if (ledger_index_each(l, LEDGER_INDEX_AMEND, kb, sizeof(kb), amend_seen, &as) == 0 && as.found)
-        v = as.value;
-    return v;
-}
-
 int policy_inventory(ledger *l, int64_t until_ms, policy_lot_fn fn, void *ud, char *why,
                      size_t whylen)
 {
@@ -119,26 +76,26 @@ int policy_inventory(ledger *l, int64_t until_ms, policy_lot_fn fn, void *ud, ch
             goto done;
         }
         if (strcmp(ty, "stock.receive") == 0) {
-            uint64_t unit = quantity(l, &e, "unit-mg");
+            uint64_t unit = policy__quantity(l, &e, "unit-mg");
             if (p->unit_mg == 0)
                 p->unit_mg = unit;
-            p->received_units +=
-                quantity(l, &e, "containers") * quantity(l, &e, "units-per-container");
+            p->received_units += policy__quantity(l, &e, "containers") *
+                                 policy__quantity(l, &e, "units-per-container");
             uint64_t exp;
             if (ledger_entry_get_uint(&e, "expires", &exp) == 0)
                 p->expires_ms = (int64_t)exp;
             (void)ledger_entry_get_text(&e, "substance", p->substance, sizeof(p->substance));
         } else if (strcmp(ty, "dose") == 0) {
-            p->administered_mg += quantity(l, &e, "mg");
+            p->administered_mg += policy__quantity(l, &e, "mg");
         } else if (strcmp(ty, "waste") == 0) {
-            p->wasted_mg += quantity(l, &e, "mg");
+            p->wasted_mg += policy__quantity(l, &e, "mg");
         } else if (strcmp(ty, "stock.destroy") == 0) {
-            p->destroyed_units += quantity(l, &e, "units");
+            p->destroyed_units += policy__quantity(l, &e, "units");
         } else if (strcmp(ty, "stock.loss") == 0) {
-            p->lost_units += quantity(l, &e, "units");
+            p->lost_units += policy__quantity(l, &e, "units");
         } else {
             p->counted = true;
-            p->count_units = quantity(l, &e, "on-hand");
+            p->count_units = policy__quantity(l, &e, "on-hand");
             p->count_seq = e.seq;
             p->count_ms = e.event_ms;
         }

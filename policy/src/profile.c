@@ -21,6 +21,9 @@ void policy__errf(char *buf, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
+/* libinih's line buffer (INI_MAX_LINE in its default build) */
+#define PROFILE_LINE_MAX 200
+
 typedef enum pkind { P_TEXT, P_DRUG, P_U32, P_LIST } pkind;
 
 typedef struct param {
@@ -184,6 +187,37 @@ int policy_profile_parse(policy_profile *out, const char *text, size_t len, cons
         policy__errf(why, whylen, "%s: contains a NUL byte", fname);
         goto done;
     }
+    /* libinih reads at most PROFILE_LINE_MAX characters of a line and parses the
+     * rest as a new line: a long comment could smuggle a key in. Refuse long
+     * lines, and sections we do not know (inih never reports empty ones). */
+    size_t line_no = 1, col = 0;
+    for (size_t i = 0; i < len; i++, col++) {
+        if (text[i] == '\n') {
+            line_no++;
+            col = 0;
+            continue;
+        }
+        if (col + 1 >= PROFILE_LINE_MAX) {
+            policy__errf(why, whylen, "%s:%zu: line longer than %d characters", fname, line_no,
+                         PROFILE_LINE_MAX - 2);
+            goto done;
+        }
+        if (col == 0 && text[i] == '[') {
+            const char *end = memchr(text + i, ']', len - i);
+            const char *nl = memchr(text + i, '\n', len - i);
+            bool known = false;
+            if (end != NULL && (nl == NULL || end < nl)) {
+                size_t nlen = (size_t)(end - (text + i)) - 1;
+                for (size_t k = 0; k < NPARAMS && !known; k++)
+                    known = strlen(params[k].section) == nlen &&
+                            strncmp(params[k].section, text + i + 1, nlen) == 0;
+            }
+            if (!known) {
+                policy__errf(why, whylen, "%s:%zu: unknown section", fname, line_no);
+                goto done;
+            }
+        }
+    }
     copy = malloc(len + 1);
     if (copy == NULL) {
         rc = LEDGER_ENOMEM;
@@ -226,8 +260,10 @@ const char *policy_builtin_name(size_t i)
 
 int policy_profile_for_drug(policy_profile *out, const char *drug, char *why, size_t whylen)
 {
-    const char *name = strcmp(drug, "esketamine") == 0 ? "spravato-rems" : "ketamine-iv";
-    const char *text = policy_builtin_text(name);
+    const char *name = strcmp(drug, "esketamine") == 0 ? "spravato-rems"
+                       : strcmp(drug, "ketamine") == 0 ? "ketamine-iv"
+                                                       : NULL;
+    const char *text = name != NULL ? policy_builtin_text(name) : NULL;
     if (text == NULL) {
         policy__errf(why, whylen, "no shipped profile for '%s'", drug);
         return POLICY_EPROFILE;

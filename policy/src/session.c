@@ -24,7 +24,7 @@ static void bytes_field(const ledger_entry *e, const char *key, uint8_t *out, si
 }
 
 /* Fold one entry of the session into its state. */
-static void apply(policy_session *s, const ledger_entry *e)
+static void apply(ledger *l, policy_session *s, const ledger_entry *e)
 {
     char phase[16];
     const uint8_t *p;
@@ -39,6 +39,7 @@ static void apply(policy_session *s, const ledger_entry *e)
             s->pre_bp_ms = e->event_ms;
         }
     } else if (strcmp(e->type, "dose") == 0 && ledger_entry_get_uint(e, "mg", &mg) == 0) {
+        mg = policy__quantity(l, e, "mg"); /* as corrected */
         s->doses++;
         s->total_mg += mg;
         if (s->doses == 1 || e->event_ms < s->first_dose_ms)
@@ -95,7 +96,7 @@ int policy_session_load(ledger *l, uint64_t id, policy_session *out, policy_entr
             acts[1] = acts[0];
             acts[0] = e.seq;
         }
-        apply(out, &e);
+        apply(l, out, &e);
         out->entries++;
         if (fn != NULL && (rc = fn(&e, ud)) != 0)
             goto done;
