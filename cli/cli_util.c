@@ -28,24 +28,32 @@ void cli_copy(char *out, size_t cap, const char *src)
     out[n] = '\0';
 }
 
+/* Every diagnostic is one line: values quoted in it may hold anything a user
+ * typed, so control characters are escaped before they reach the terminal. */
+static void say(const char *fmt, va_list ap, const char *tail)
+{
+    char raw[2048], safe[4 * sizeof(raw)];
+    (void)vsnprintf(raw, sizeof(raw), fmt, ap);
+    cli_safe(safe, sizeof(safe), raw);
+    fprintf(stderr, "rxledger: %s%s\n", safe, tail);
+}
+
 void cli_err(const char *fmt, ...)
 {
     va_list ap;
-    fputs("rxledger: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(fmt, ap, "");
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
+    char tail[96];
     va_list ap;
-    fputs("rxledger: ", stderr);
+    (void)snprintf(tail, sizeof(tail), " (see 'rxledger %s --help')", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(fmt, ap, tail);
     va_end(ap);
-    fprintf(stderr, " (see 'rxledger %s --help')\n", cmd);
     return RX_EXIT_USAGE;
 }
 

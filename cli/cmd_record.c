@@ -234,7 +234,8 @@ typedef struct ctx {
     bool new_patient;
     char patient_id[LEDGER_PATIENT_ID_MAX + 1];
     const char *override;
-    bool overridden; /* a check refused and --override carried it */
+    bool overridden;                    /* a check refused and --override carried it */
+    char ref_type[LEDGER_TYPE_MAX + 1]; /* amend: the type of the corrected entry */
     uint8_t actor[KEYS_KID_BYTES];
 } ctx;
 
@@ -274,11 +275,39 @@ static int put_field(ctx *c, const ledger_field *fl, const char *text)
     if (fl->kind == LEDGER_F_FIELDS) {
         ledger_body *set = NULL;
         rc = ledger_body_new(&set) == 0 ? 0 : RX_EXIT_ERROR;
+        const ledger_rtype *target = ledger_rtype_find(c->ref_type);
         for (size_t i = 0; rc == 0 && i < c->p.nsets; i++) {
-            if (ledger_field_parse(fl, c->p.sets[i], set, why, sizeof(why)) != 0) {
+            /* The corrected value must be one the corrected entry's type accepts. */
+            const char *eq = strchr(c->p.sets[i], '=');
+            char key[33];
+            size_t kn = eq != NULL ? (size_t)(eq - c->p.sets[i]) : 0;
+            const ledger_field *tf = NULL;
+            if (eq != NULL && kn > 0 && kn < sizeof(key)) {
+                memcpy(key, c->p.sets[i], kn);
+                key[kn] = '\0';
+                tf = target != NULL && target->fields != NULL ? ledger_rtype_field(target, key)
+                                                              : NULL;
+            }
+            ledger_body *probe = NULL;
+            if (eq == NULL || kn == 0) {
+                cli_err("bad --set '%s': must be FIELD=VALUE", c->p.sets[i]);
+                rc = RX_EXIT_USAGE;
+            } else if (tf == NULL || (tf->flags & LEDGER_FIELD_INTERNAL) ||
+                       tf->kind == LEDGER_F_KID || tf->kind == LEDGER_F_COMMIT ||
+                       tf->kind == LEDGER_F_FIELDS) {
+                cli_err("bad --set '%s': not a correctable field of a %s entry", c->p.sets[i],
+                        c->ref_type);
+                rc = RX_EXIT_USAGE;
+            } else if (ledger_body_new(&probe) != 0) {
+                rc = RX_EXIT_ERROR;
+            } else if (ledger_field_parse(tf, eq + 1, probe, why, sizeof(why)) != 0) {
+                cli_err("bad --set '%s': %s", c->p.sets[i], why);
+                rc = RX_EXIT_USAGE;
+            } else if (ledger_field_parse(fl, c->p.sets[i], set, why, sizeof(why)) != 0) {
                 cli_err("bad --set '%s': %s", c->p.sets[i], why);
                 rc = RX_EXIT_USAGE;
             }
+            ledger_body_free(probe);
         }
         if (rc == 0 && ledger_body_put_map(c->b, fl->name, set) != 0)
             rc = RX_EXIT_ERROR;
@@ -499,17 +528,6 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv)
         rc = RX_EXIT_ERROR;
         goto done;
     }
-    for (size_t i = 0; i < rt->nfields; i++)
-        if (c.p.value[i] != NULL && (rc = put_field(&c, &rt->fields[i], c.p.value[i])) != 0)
-            goto done;
-    const ledger_field *ff = ledger_rtype_field(rt, "from"), *fu = ledger_rtype_field(rt, "until");
-    if (ff != NULL && fu != NULL && c.p.value[ff - rt->fields] != NULL &&
-        c.p.value[fu - rt->fields] != NULL &&
-        strcmp(c.p.value[fu - rt->fields], c.p.value[ff - rt->fields]) < 0) {
-        /* both are validated YYYY-MM-DD dates, so text order is date order */
-        rc = cli_usage(rcmd->name, "--until must not be before --from");
-        goto done;
-    }
     if (amend) {
         /* An amendment names the exact bytes it corrects. */
         uint64_t ref;
@@ -522,12 +540,25 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv)
             cli_err("bad SEQ: %s", ledger_errmsg(c.l));
             rc = RX_EXIT_USAGE;
         }
+        if (rc == 0)
+            cli_copy(c.ref_type, sizeof(c.ref_type), e.type);
         if (rc == 0 && (ledger_body_put_uint(c.b, "ref", ref) != 0 ||
                         ledger_body_put_bytes(c.b, "ref-hash", e.hash, LEDGER_HASH_BYTES) != 0))
             rc = RX_EXIT_ERROR;
         free(buf);
         if (rc != 0)
             goto done;
+    }
+    for (size_t i = 0; i < rt->nfields; i++)
+        if (c.p.value[i] != NULL && (rc = put_field(&c, &rt->fields[i], c.p.value[i])) != 0)
+            goto done;
+    const ledger_field *ff = ledger_rtype_field(rt, "from"), *fu = ledger_rtype_field(rt, "until");
+    if (ff != NULL && fu != NULL && c.p.value[ff - rt->fields] != NULL &&
+        c.p.value[fu - rt->fields] != NULL &&
+        strcmp(c.p.value[fu - rt->fields], c.p.value[ff - rt->fields]) < 0) {
+        /* both are validated YYYY-MM-DD dates, so text order is date order */
+        rc = cli_usage(rcmd->name, "--until must not be before --from");
+        goto done;
     }
     if (strcmp(rcmd->type, "stock.report-loss") == 0) {
         uint64_t ref = 0;
@@ -550,8 +581,17 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv)
     if ((rc = cli_load_key(&w.actor, c.p.keypath, c.p.passfile)) != 0)
         goto done;
     uint8_t actor_pub[KEYS_PUB_BYTES];
+    ledger_keyinfo actor_info;
     keys_key_pub(w.actor, actor_pub);
     keys_kid(c.actor, actor_pub);
+    /* The role comes first: no sequencing advice for someone who may not sign this. */
+    if (ledger_key_get(c.l, c.actor, &actor_info) == 0 &&
+        !ledger_rtype_allows(rt, actor_info.role)) {
+        cli_err("cannot append: role '%s' may not sign '%s' entries",
+                ledger_role_name(actor_info.role), rt->type);
+        rc = RX_EXIT_ERROR;
+        goto done;
+    }
     for (size_t i = 0; i < c.p.nwkey; i++) {
         if ((rc = cli_load_key(&w.witness[i], c.p.wkey[i], i < c.p.nwpass ? c.p.wpass[i] : NULL)) !=
             0)
