@@ -135,6 +135,8 @@ int ledger__effect_of(const ledger_entry *e, ledger__effect *eff, char *why, siz
 void ledger__errf(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int64_t ledger__now_ms(void);
+/* Tests only: when set, the ledger's clock (scenarios with chosen times). */
+extern int64_t (*ledger__test_clock)(void);
 void ledger__u64be(uint8_t out[8], uint64_t v);
 uint64_t ledger__get_u64be(const uint8_t in[8]);
 

@@ -104,6 +104,7 @@ static const ledger_field dose_fields[] = {
     {"device", LEDGER_F_UINT, 0, 1, 10, NULL, "device number within the session"},
     {"ml", LEDGER_F_MILLI, 0, 1, 1000000, NULL, "volume in mL (stored in uL)"},
     {"concentration", LEDGER_F_CONC, 0, 1, 1000000, NULL, "e.g. 50mg/ml (stored in ug/mL)"},
+    {"infusion-min", LEDGER_F_UINT, 0, 1, 1440, NULL, "infusion duration in minutes (IV)"},
     F_OVERRIDE,
 };
 
@@ -161,6 +162,14 @@ static const ledger_field destroy_fields[] = {
     F_OVERRIDE,
 };
 
+static const ledger_field adopt_fields[] = {
+    {"name", LEDGER_F_TEXT, REQ, 0, TEXT_SHORT, NULL, "profile name"},
+    {"drug", LEDGER_F_CHOICE, REQ, 0, 0, "esketamine|ketamine", "the drug it governs"},
+    {"text", LEDGER_F_TEXT, REQ | INTERNAL, 0, LEDGER_TEXT_MAX, NULL, "the profile's full text"},
+    {"sha256", LEDGER_F_HASH, REQ | INTERNAL, 0, 0, NULL, "SHA-256 of the text"},
+    {"effective", LEDGER_F_DATE, REQ, 0, 0, NULL, "in force for sessions from this date"},
+};
+
 static const ledger_field amend_fields[] = {
     {"ref", LEDGER_F_SEQ, REQ | INTERNAL, 0, 0, NULL, "seq of the corrected entry"},
     {"ref-hash", LEDGER_F_HASH, REQ | INTERNAL, 0, 0, NULL, "hash of the corrected entry"},
@@ -195,6 +204,7 @@ static const ledger_rtype rtypes[] = {
     {"stock.loss", "reported theft or loss", PHARM, 0, NULL, FIELDS(loss_fields)},
     {"stock.report-loss", "recorded loss reporting", PHARM | SITE, 0, NULL, FIELDS(report_fields)},
     {"stock.destroy", "destroyed stock", PHARM, 2, "witnessed destruction", FIELDS(destroy_fields)},
+    {"policy.adopt", "adopted policy profile", SITE, 0, NULL, FIELDS(adopt_fields)},
     {"amend", "corrected", PEOPLE, 0, NULL, FIELDS(amend_fields)},
     {"witness", "witnessed", LICENSED, 0, NULL, FIELDS(witness_fields)},
 };
@@ -586,7 +596,7 @@ static int check_value(const ledger_field *f, ledger__rd *r, char *why, size_t w
     case LEDGER_F_DEA:
     case LEDGER_F_CHOICE:
     case LEDGER_F_NDC: {
-        char buf[TEXT_LONG + 1];
+        char buf[LEDGER_TEXT_MAX + 1];
         if (it.kind != LEDGER__CB_TEXT || it.n >= sizeof(buf))
             break;
         memcpy(buf, it.p, it.n);
