@@ -86,7 +86,12 @@ int cli_resolve_kid(ledger *l, const char *flag, const char *text, ledger_keyinf
 /* Run the record command @p name ("stock receive", "dose", ...). */
 int cli_record(const char *name, int argc, char **argv);
 
+/* Read a whole file of at most @p max bytes, NUL-terminated; prints errors. */
+int cli_read_file(const char *path, char **out, size_t *len, size_t max);
+
 /* Commands. */
+int cmd_audit(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 int cmd_setting(int argc, char **argv);
 int cmd_registration(int argc, char **argv);
 int cmd_patient(int argc, char **argv);

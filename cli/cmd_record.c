@@ -397,7 +397,8 @@ static int sequencing(ctx *c)
         rc = policy_check_dose(&s, at, why, sizeof(why));
     } else if (strcmp(ty, "discharge") == 0) {
         policy_profile prof;
-        if ((rc = policy_profile_for_drug(&prof, s.drug, why, sizeof(why))) != 0) {
+        if ((rc = policy_profile_in_force(&prof, c->l, s.drug, s.opened_ms, why, sizeof(why))) !=
+            0) {
             cli_err("%s", why);
             return RX_EXIT_ERROR;
         }

@@ -37,9 +37,9 @@ step "Three staff: their own keys, enrolled by the site key"
 run key new --out jroe.key --name "Jane Roe, PharmD"
 run key new --out msmith.key --name "Mark Smith, MD"
 run key new --out alee.key --name "Ann Lee, RN"
-run key enroll --pub jroe.pub --role pharmacist --license "RPH-12345" --key site.key
-run key enroll --pub msmith.pub --role prescriber --license "MD-55501" --key site.key
-run key enroll --pub alee.pub --role nurse --license "RN-67890" --key site.key
+run key enroll --pub jroe.pub --role pharmacist --license "RPH-12345" --from 2026-01-05T00:00:00Z --key site.key
+run key enroll --pub msmith.pub --role prescriber --license "MD-55501" --from 2026-01-05T00:00:00Z --key site.key
+run key enroll --pub alee.pub --role nurse --license "RN-67890" --from 2026-01-05T00:00:00Z --key site.key
 run key list
 kid_of() { "$RXLEDGER" key fingerprint "$1" | awk '/^kid/ {print $2}'; }
 SMITH=$(kid_of msmith.pub)
@@ -60,7 +60,7 @@ step "Patients enrolled in the SPRAVATO REMS (identifiers stay out of the chain)
 run patient enroll --patient MRN-1001 --rems-patient-id REMS-77001 --on 2026-11-01 --key msmith.key
 run patient enroll --patient MRN-1002 --rems-patient-id REMS-77002 --on 2026-11-02 --key msmith.key
 
-step "Session 1: esketamine 84 mg, monitored 2 h 10 min, signed off by the observer"
+step "Session 1: esketamine 56 mg (a first session), monitored 2 h 10 min, signed off by the observer"
 out=$(run session open --patient MRN-1001 --drug esketamine --route intranasal \
     --setting outpatient --prescriber "$SMITH" --observer "$LEE" --key alee.key --at "$(t 10)")
 echo "$out"
@@ -68,11 +68,10 @@ S1=${out##* }
 run vitals --session "$S1" --phase pre --bp 128/82 --hr 72 --spo2 98 --key alee.key --at "$(t 12)"
 run dose --session "$S1" --ndc 50458-028-02 --lot L2611A --mg 28 --device 1 --key alee.key --at "$(t 15)"
 run dose --session "$S1" --ndc 50458-028-02 --lot L2611A --mg 28 --device 2 --key alee.key --at "$(t 20)"
-run dose --session "$S1" --ndc 50458-028-02 --lot L2611A --mg 28 --device 3 --key alee.key --at "$(t 25)"
 run vitals --session "$S1" --phase post40 --bp 138/88 --hr 76 --spo2 97 --key alee.key --at "$(t 56)"
-run vitals --session "$S1" --phase discharge --bp 126/80 --hr 70 --spo2 98 --key alee.key --at "$(t 150)"
+run vitals --session "$S1" --phase discharge --bp 126/80 --hr 70 --spo2 98 --key alee.key --at "$(t 145)"
 run discharge --session "$S1" --sedation-resolved --dissociation-resolved --respiration-stable \
-    --transport-arranged --key alee.key --at "$(t 155)"
+    --transport-arranged --key alee.key --at "$(t 150)"
 run pmf --session "$S1" --submitted "$today" --key msmith.key
 
 step "Session 2: esketamine 56 mg; discharge after 100 min is refused, then recorded under override"
@@ -84,6 +83,7 @@ run vitals --session "$S2" --phase pre --bp 122/78 --hr 68 --spo2 99 --key alee.
 run dose --session "$S2" --ndc 50458-028-02 --lot L2611A --mg 28 --device 1 --key alee.key --at "$(t 35)"
 run dose --session "$S2" --ndc 50458-028-02 --lot L2611A --mg 28 --device 2 --key alee.key --at "$(t 40)"
 run vitals --session "$S2" --phase post40 --bp 130/84 --hr 72 --spo2 98 --key alee.key --at "$(t 76)"
+run vitals --session "$S2" --phase discharge --bp 124/80 --hr 70 --spo2 98 --key alee.key --at "$(t 138)"
 set +e
 run discharge --session "$S2" --sedation-resolved --dissociation-resolved --respiration-stable \
     --transport-arranged --key alee.key --at "$(t 140)"
@@ -94,14 +94,14 @@ run discharge --session "$S2" --sedation-resolved --dissociation-resolved --resp
     --transport-arranged --override "family emergency; physician assessed and released" \
     --key alee.key --at "$(t 140)"
 
-step "Session 3: IV ketamine 36 mg (0.5 mg/kg), the rest of the vial wasted with a witness"
+step "Session 3: IV ketamine 36 mg (0.5 mg/kg over 40 min), the rest of the vial wasted with a witness"
 out=$(run session open --patient MRN-2001 --drug ketamine --route iv --setting outpatient \
     --prescriber "$SMITH" --observer "$LEE" --weight-kg 72.5 --key msmith.key --at "$(t 60)")
 echo "$out"
 S3=${out##* }
 run vitals --session "$S3" --phase pre --bp 124/80 --hr 70 --spo2 99 --key alee.key --at "$(t 62)"
 run dose --session "$S3" --ndc 42023-113-10 --lot K7731 --mg 36 --ml 0.72 \
-    --concentration 50mg/ml --key msmith.key --at "$(t 65)"
+    --concentration 50mg/ml --infusion-min 40 --key msmith.key --at "$(t 65)"
 run waste --session "$S3" --ndc 42023-113-10 --lot K7731 --mg 464 \
     --manner "drawn into a syringe, emptied into charcoal disposal pouch" \
     --key msmith.key --witness-key jroe.key --at "$(t 66)"
@@ -111,7 +111,7 @@ run session show "$S1"
 run session show "$S3"
 
 step "Close of business: a physical count, the inventory, the log"
-run stock count --ndc 50458-028-02 --lot L2611A --on-hand 3 --when close --complete \
+run stock count --ndc 50458-028-02 --lot L2611A --on-hand 4 --when close --complete \
     --key jroe.key --at "$(t 240)"
 run stock count --ndc 42023-113-10 --lot K7731 --on-hand 4 --when close --complete \
     --key jroe.key --at "$(t 241)"
@@ -121,6 +121,17 @@ run log
 
 step "Verification"
 run verify
+
+step "The compliance audit: every session judged by the profile in force"
+run policy list
+set +e
+run audit
+rc=$?
+set -e
+# Session 2's short monitoring was recorded under override: the audit still FAILs it.
+[ "$rc" = 3 ] || { echo "demo: the audit did not report session 2 (exit $rc)" >&2; exit 1; }
+echo "(exit status 3: FAIL findings)"
+run audit --rule MON-DURATION --format csv || true
 
 step "Someone edits a copy of the ledger file directly: one byte of a dose"
 cp -r clinic tampered

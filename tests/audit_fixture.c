@@ -340,3 +340,13 @@ bool fx_evidence(const fx *f, const char *rule, uint64_t seq)
             return true;
     return false;
 }
+
+int fx_audit_ledger(fx *f, const policy_audit_opts *opts)
+{
+    policy_audit_opts o = POLICY_AUDIT_INIT;
+    char why[256];
+    if (opts != NULL)
+        o = *opts;
+    f->nfound = 0;
+    return policy_audit_ledger(f->l, &o, collect, f, &f->sum, why, sizeof(why));
+}

@@ -61,6 +61,8 @@ uint64_t fx_good_esk_session(fx *f, const uint8_t patient[32], int64_t t, uint64
 
 /* Run the audit (after verify) with @p opts (NULL: defaults); findings land in f->found. */
 int fx_audit(fx *f, const policy_audit_opts *opts);
+/* The same through policy_audit_ledger(): a verify failure becomes a finding. */
+int fx_audit_ledger(fx *f, const policy_audit_opts *opts);
 /* Number of findings of @p rule (NULL: all). */
 size_t fx_count(const fx *f, const char *rule);
 /* The first finding of @p rule, or NULL. */

@@ -191,9 +191,12 @@ static void test_policy_profile_unknown_key(void **state)
     assert_int_equal(parse_extra(&p, "[dose]\nmin_minutes = 60\n", why, sizeof(why)),
                      POLICY_EPROFILE);
     says(why, "t.ini:15", "min_minutes", NULL);
-    /* an unknown section */
+    /* an unknown section: named at its own header line */
     assert_int_equal(parse_extra(&p, "[bogus]\nname = x\n", why, sizeof(why)), POLICY_EPROFILE);
-    says(why, "t.ini:15", "bogus", NULL);
+    says(why, "t.ini:14", "unknown section [bogus]", NULL);
+    /* an empty unknown section is refused too */
+    assert_int_equal(parse_extra(&p, "[bogus]\n", why, sizeof(why)), POLICY_EPROFILE);
+    says(why, "t.ini:14", "bogus", NULL);
     /* keys are case-sensitive */
     assert_int_equal(parse_extra(&p, "[dose]\nDevice_mg = 28\n", why, sizeof(why)),
                      POLICY_EPROFILE);

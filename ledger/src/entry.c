@@ -2,6 +2,7 @@
  * every entry obeys (shared by append and verify so they can never disagree). */
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ledger/ident.h"
@@ -802,6 +803,23 @@ int ledger__check_rules(const ledger_entry *e, const ledger_keyinfo *signer, led
         if (ledger_entry_get_uint(e, "until", &until) == 0 &&
             ledger_entry_get_uint(e, "from", &from) == 0 && until < from) {
             ledger__errf(why, whylen, "setting.certify: 'until' is before 'from'");
+            return LEDGER_EINVAL;
+        }
+    }
+    if (strcmp(e->type, "policy.adopt") == 0) {
+        /* The recorded hash must be the text's: what was adopted is exactly what is judged. */
+        char *text = malloc(LEDGER_TEXT_MAX + 1);
+        const uint8_t *h;
+        size_t n;
+        uint8_t digest[32];
+        bool ok = text != NULL &&
+                  ledger_entry_get_text(e, "text", text, LEDGER_TEXT_MAX + 1) == 0 &&
+                  ledger_entry_get_bytes(e, "sha256", &h, &n) == 0 && n == 32 &&
+                  EVP_Digest(text, strlen(text), digest, NULL, EVP_sha256(), NULL) == 1 &&
+                  keys_equal(digest, h, 32);
+        free(text);
+        if (!ok) {
+            ledger__errf(why, whylen, "policy.adopt: sha256 is not the hash of the text");
             return LEDGER_EINVAL;
         }
     }

@@ -19,6 +19,7 @@
 #define CLINICAL (PRESC | NURSE)
 #define REQ      LEDGER_FIELD_REQUIRED
 #define INTERNAL LEDGER_FIELD_INTERNAL
+#define MULTILINE LEDGER_FIELD_MULTILINE
 
 #define TEXT_SHORT 64
 #define TEXT_LONG  512
@@ -163,9 +164,10 @@ static const ledger_field destroy_fields[] = {
 };
 
 static const ledger_field adopt_fields[] = {
-    {"name", LEDGER_F_TEXT, REQ, 0, TEXT_SHORT, NULL, "profile name"},
+    {"name", LEDGER_F_TEXT, REQ, 0, TEXT_SHORT - 1, NULL, "profile name"},
     {"drug", LEDGER_F_CHOICE, REQ, 0, 0, "esketamine|ketamine", "the drug it governs"},
-    {"text", LEDGER_F_TEXT, REQ | INTERNAL, 0, LEDGER_TEXT_MAX, NULL, "the profile's full text"},
+    {"text", LEDGER_F_TEXT, REQ | INTERNAL | MULTILINE, 0, LEDGER_TEXT_MAX, NULL,
+     "the profile's full text"},
     {"sha256", LEDGER_F_HASH, REQ | INTERNAL, 0, 0, NULL, "SHA-256 of the text"},
     {"effective", LEDGER_F_DATE, REQ, 0, 0, NULL, "in force for sessions from this date"},
 };
@@ -248,7 +250,7 @@ static bool is_control(const unsigned char *s, size_t i)
     return s[i] < 0x20 || s[i] == 0x7f || (s[i] == 0xc2 && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f);
 }
 
-static int parse_text(const char *text, uint64_t max, char *why, size_t whylen)
+static int parse_text(const char *text, uint64_t max, bool multiline, char *why, size_t whylen)
 {
     size_t n = strlen(text);
     if (n == 0) {
@@ -260,7 +262,8 @@ static int parse_text(const char *text, uint64_t max, char *why, size_t whylen)
         return LEDGER_EINVAL;
     }
     for (size_t i = 0; i < n; i++)
-        if (is_control((const unsigned char *)text, i)) {
+        if (is_control((const unsigned char *)text, i) &&
+            !(multiline && (text[i] == '\n' || text[i] == '\t'))) {
             ledger__errf(why, whylen, "contains a control character");
             return LEDGER_EINVAL;
         }
@@ -485,7 +488,8 @@ int ledger_field_parse(const ledger_field *f, const char *text, ledger_body *b, 
         text = "";
     switch (f->kind) {
     case LEDGER_F_TEXT:
-        if ((rc = parse_text(text, f->max, why, whylen)) != 0)
+        if ((rc = parse_text(text, f->max, (f->flags & LEDGER_FIELD_MULTILINE) != 0, why,
+                             whylen)) != 0)
             return rc;
         return ledger_body_put_text(b, f->name, text);
     case LEDGER_F_UINT:
@@ -570,7 +574,7 @@ int ledger_field_parse(const ledger_field *f, const char *text, ledger_body *b, 
         }
         memcpy(key, text, kn);
         key[kn] = '\0';
-        if ((rc = parse_text(eq + 1, TEXT_LONG, why, whylen)) != 0)
+        if ((rc = parse_text(eq + 1, TEXT_LONG, false, why, whylen)) != 0)
             return rc;
         rc = ledger_body_put_text(b, key, eq + 1);
         if (rc == LEDGER_EEXIST)
@@ -603,7 +607,8 @@ static int check_value(const ledger_field *f, ledger__rd *r, char *why, size_t w
         buf[it.n] = '\0';
         char sub[128];
         if (f->kind == LEDGER_F_TEXT)
-            return parse_text(buf, f->max, why, whylen);
+            return parse_text(buf, f->max, (f->flags & LEDGER_FIELD_MULTILINE) != 0, why,
+                              whylen);
         if (f->kind == LEDGER_F_DEA)
             return ledger_dea_check(buf, why, whylen);
         if (f->kind == LEDGER_F_CHOICE)

@@ -473,6 +473,15 @@ int ledger__index_key(const ledger_entry *e, const ledger__effect *eff, uint8_t 
         *keylen = 1 + n;
         return 1;
     }
+    if (strcmp(e->type, "policy.adopt") == 0) {
+        char drug[17];
+        if (ledger_entry_get_text(e, "drug", drug, sizeof(drug)) != 0)
+            return LEDGER_EINVAL;
+        key[0] = LEDGER_INDEX_POLICY;
+        memcpy(key + 1, drug, strlen(drug));
+        *keylen = 1 + strlen(drug);
+        return 1;
+    }
     if (eff->kind == LEDGER__EFF_REF) {
         key[0] = e->type[0] == 'a' ? LEDGER_INDEX_AMEND : LEDGER_INDEX_WITNESS;
         ledger__u64be(key + 1, eff->ref);

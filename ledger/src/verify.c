@@ -243,7 +243,9 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
         if (rc == LEDGER_ENOMEM)
             goto done;
         if (rc != 0) {
+            int cause = rc;
             rc = finding(out, expect, why);
+            out->cause = cause;
             goto done;
         }
         memcpy(prev, e.hash, LEDGER_HASH_BYTES);

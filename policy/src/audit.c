@@ -284,8 +284,9 @@ static void check_dea(audit *a, const ledger_entry *e)
 {
     const areg *cur = NULL;
     char day[11];
+    /* The registration on record at this point of the chain (the latest recorded). */
     for (size_t i = 0; i < a->regs.n; i++)
-        if (a->regs.v[i].from_ms <= e->event_ms && (cur == NULL || a->regs.v[i].seq > cur->seq))
+        if (cur == NULL || a->regs.v[i].seq > cur->seq)
             cur = &a->regs.v[i];
     ledger_date_format(day, e->event_ms);
     if (cur == NULL)
@@ -449,7 +450,8 @@ static void on_entry(audit *a, const ledger_entry *e)
         r->expires_ms = (int64_t)uint_of(e, "expires");
         ledger_entry_format_body(e, sched, sizeof(sched));
         const char *sp = strstr(sched, "schedules: [");
-        r->sched3 = sp != NULL && strstr(sp, "\"3\"") != NULL;
+        /* ketamine and esketamine are Schedule III non-narcotic: 3 or 3N */
+        r->sched3 = sp != NULL && (strstr(sp, "\"3\"") != NULL || strstr(sp, "\"3N\"") != NULL);
         return;
     }
     if (strcmp(e->type, "setting.certify") == 0) {
@@ -502,6 +504,19 @@ static void on_entry(audit *a, const ledger_entry *e)
         on_session_step(a, e);
 }
 
+static void note_override(audit *a, const ledger_entry *e)
+{
+    char reason[LEDGER_REASON_MAX + 1];
+    uint64_t sid = 0;
+    if (ledger_entry_get_text(e, "override", reason, sizeof(reason)) != 0)
+        return;
+    asession *s = ledger_entry_get_uint(e, "session", &sid) == 0 ? open_session(a, sid)
+                  : strcmp(e->type, "session.open") == 0         ? open_session(a, e->seq)
+                                                                 : NULL;
+    audit__emit(a, "OVERRIDE", POLICY_FLAG, s, NULL, NULL, &e->seq, 1, e->event_ms,
+                "%s recorded over a sequencing check by %s: \"%s\"", e->type, e->name, reason);
+}
+
 int policy_audit(const policy_source *src, const policy_audit_opts *opts, policy_finding_fn fn,
                  void *ud, policy_audit_summary *out, char *why, size_t whylen)
 {
@@ -520,9 +535,13 @@ int policy_audit(const policy_source *src, const policy_audit_opts *opts, policy
     if ((rc = policy_profile_for_drug(&a.shipped_esk, "esketamine", why, whylen)) != 0 ||
         (rc = policy_profile_for_drug(&a.shipped_ket, "ketamine", why, whylen)) != 0)
         goto done;
-    while (a.stop == 0 && (rc = src->next(src->ud, &e)) == 0) {
-        if (e.seq >= opts->trusted)
-            break; /* the chain is broken here: nothing after it is judged */
+    while (a.stop == 0 && (rc = src->next(src->ud, &e)) <= 0) {
+        if (e.seq >= opts->trusted) {
+            rc = 1; /* the chain is broken here: nothing after it is read or judged */
+            break;
+        }
+        if (rc < 0)
+            break;
         out->entries++;
         if (e.event_ms > a.last_ms)
             a.last_ms = e.event_ms;
@@ -530,20 +549,14 @@ int policy_audit(const policy_source *src, const policy_audit_opts *opts, policy
         check_signer(&a, &e);
         if (controlled(e.type))
             check_dea(&a, &e);
+        /* An override belongs to its session: note it while the session is open. */
+        bool opens = strcmp(e.type, "session.open") == 0;
+        if (!opens)
+            note_override(&a, &e);
+        audit__stock_entry(&a, &e); /* before a discharge can close the session */
         on_entry(&a, &e);
-        audit__stock_entry(&a, &e);
-        if (ledger_entry_get_text(&e, "override", (char[LEDGER_REASON_MAX + 1]){0},
-                                  LEDGER_REASON_MAX + 1) == 0) {
-            char reason[LEDGER_REASON_MAX + 1];
-            uint64_t sid = 0;
-            text_of(&e, "override", reason, sizeof(reason));
-            asession *s = ledger_entry_get_uint(&e, "session", &sid) == 0 ? open_session(&a, sid)
-                          : strcmp(e.type, "session.open") == 0           ? open_session(&a, e.seq)
-                                                                          : NULL;
-            audit__emit(&a, "OVERRIDE", POLICY_FLAG, s, NULL, NULL, &e.seq, 1, e.event_ms,
-                        "%s recorded over a sequencing check by %s: \"%s\"", e.type, e.name,
-                        reason);
-        }
+        if (opens)
+            note_override(&a, &e);
         if (opts->progress != NULL && out->entries % 4096 == 0)
             opts->progress(out->entries, 0, opts->progress_ud);
     }
@@ -560,6 +573,7 @@ int policy_audit(const policy_source *src, const policy_audit_opts *opts, policy
     if (rc == 0 && a.stop < 0)
         rc = a.stop;
 done:
+    audit__stock_free(&a);
     free(a.keys.v);
     free(a.patients.v);
     free(a.sessions.v);
@@ -597,4 +611,51 @@ void policy_source_ledger_close(policy_source *src)
 {
     if (src != NULL && src->ud != NULL)
         ledger_iter_free(src->ud);
+}
+
+int policy_audit_ledger(ledger *l, const policy_audit_opts *opts, policy_finding_fn fn, void *ud,
+                        policy_audit_summary *out, char *why, size_t whylen)
+{
+    ledger_verify_result vr;
+    policy_audit_opts o = *opts;
+    policy_source src;
+    policy_finding f;
+    bool broken = false;
+    int rc = ledger_verify(l, 0, o.progress, o.progress_ud, &vr);
+    memset(out, 0, sizeof(*out));
+    if (rc != 0 && rc != LEDGER_EVERIFY) {
+        (void)snprintf(why, whylen, "cannot verify: %s", ledger_errmsg(l));
+        return rc;
+    }
+    if (rc == LEDGER_EVERIFY) {
+        /* Integrity first: nothing from the first bad entry on is trusted or judged. */
+        const char *rule = vr.cause == LEDGER_EROLE || vr.cause == LEDGER_EREVOKED ||
+                                   vr.cause == LEDGER_ENOTVALID || vr.cause == LEDGER_ESIGNER
+                               ? "KEY-ROLE"
+                           : vr.cause == LEDGER_ECLOCK ? "TIME-ORDER"
+                                                       : "CHAIN";
+        memset(&f, 0, sizeof(f));
+        (void)snprintf(f.rule, sizeof(f.rule), "%s", rule);
+        f.severity = POLICY_FAIL;
+        f.evidence[0] = vr.bad_seq;
+        f.nevidence = 1;
+        (void)snprintf(
+            f.message, sizeof(f.message),
+            "entry %llu: %.200s; entries from %llu on are not trusted and were not audited",
+            (unsigned long long)vr.bad_seq, vr.reason, (unsigned long long)vr.bad_seq);
+        /* Reported whatever --rule says: every other finding rests on it. */
+        broken = true;
+        if (fn(&f, ud) != 0)
+            return 0;
+        o.trusted = vr.bad_seq;
+    }
+    if ((rc = policy_source_ledger(&src, l)) != 0) {
+        (void)snprintf(why, whylen, "cannot read the ledger: %s", ledger_errmsg(l));
+        return rc;
+    }
+    rc = policy_audit(&src, &o, fn, ud, out, why, whylen);
+    policy_source_ledger_close(&src);
+    if (broken)
+        out->fails++;
+    return rc;
 }

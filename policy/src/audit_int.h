@@ -121,6 +121,8 @@ typedef struct apmf {
         size_t n, cap;                                                                             \
     }
 
+struct audit_pending; /* audit_stock.c: acts awaiting their witnesses */
+
 typedef struct audit {
     const policy_audit_opts *o;
     policy_finding_fn fn;
@@ -144,6 +146,7 @@ typedef struct audit {
     int64_t first_stock_ms; /* first controlled-substance handling; 0: none */
     uint64_t first_stock_seq;
     int64_t last_ms; /* latest event time seen */
+    struct audit_pending *pending;
 } audit;
 
 /* Grow @p vec by one zeroed element; NULL when out of memory. */
@@ -172,5 +175,6 @@ void audit__pmf_end(audit *a);
 /* audit_stock.c: stock-moving and loss entries as they come, and the end. */
 void audit__stock_entry(audit *a, const ledger_entry *e);
 void audit__stock_end(audit *a);
+void audit__stock_free(audit *a);
 
 #endif

@@ -191,18 +191,19 @@ int policy_profile_parse(policy_profile *out, const char *text, size_t len, cons
      * rest as a new line: a long comment could smuggle a key in. Refuse long
      * lines, and sections we do not know (inih never reports empty ones). */
     size_t line_no = 1, col = 0;
-    for (size_t i = 0; i < len; i++, col++) {
+    for (size_t i = 0; i < len; i++) {
         if (text[i] == '\n') {
             line_no++;
             col = 0;
             continue;
         }
+        col++;
         if (col + 1 >= PROFILE_LINE_MAX) {
             policy__errf(why, whylen, "%s:%zu: line longer than %d characters", fname, line_no,
                          PROFILE_LINE_MAX - 2);
             goto done;
         }
-        if (col == 0 && text[i] == '[') {
+        if (col == 1 && text[i] == '[') {
             const char *end = memchr(text + i, ']', len - i);
             const char *nl = memchr(text + i, '\n', len - i);
             bool known = false;
@@ -213,7 +214,12 @@ int policy_profile_parse(policy_profile *out, const char *text, size_t len, cons
                             strncmp(params[k].section, text + i + 1, nlen) == 0;
             }
             if (!known) {
-                policy__errf(why, whylen, "%s:%zu: unknown section", fname, line_no);
+                const char *nl2 = memchr(text + i, '\n', len - i);
+                int shown = (int)((nl2 != NULL ? (size_t)(nl2 - (text + i)) : len - i) > 40
+                                      ? 40
+                                      : (nl2 != NULL ? (size_t)(nl2 - (text + i)) : len - i));
+                policy__errf(why, whylen, "%s:%zu: unknown section %.*s", fname, line_no, shown,
+                             text + i);
                 goto done;
             }
         }
@@ -287,4 +293,51 @@ const char *policy_strerror(int code)
     default:
         return ledger_strerror(code);
     }
+}
+
+typedef struct in_force {
+    ledger *l;
+    int64_t date;
+    int64_t best_eff;
+    policy_profile *out;
+    bool found;
+    int rc;
+    char *why;
+    size_t whylen;
+} in_force;
+
+static int adoption_seen(uint64_t seq, void *ud)
+{
+    in_force *f = ud;
+    uint8_t *buf = malloc(LEDGER_MAX_ENTRY_BYTES);
+    char *text = malloc(LEDGER_TEXT_MAX + 1), name[POLICY_NAME_MAX + 1];
+    ledger_entry e;
+    uint64_t eff;
+    if (buf != NULL && text != NULL &&
+        ledger_read_entry(f->l, seq, buf, LEDGER_MAX_ENTRY_BYTES, &e) == 0 &&
+        ledger_entry_get_uint(&e, "effective", &eff) == 0 && (int64_t)eff <= f->date &&
+        (int64_t)eff >= f->best_eff &&
+        ledger_entry_get_text(&e, "text", text, LEDGER_TEXT_MAX + 1) == 0 &&
+        ledger_entry_get_text(&e, "name", name, sizeof(name)) == 0) {
+        /* later adoptions (higher seq) with the same effective date win */
+        f->rc = policy_profile_parse(f->out, text, strlen(text), name, f->why, f->whylen);
+        f->found = f->rc == 0;
+        f->best_eff = (int64_t)eff;
+    }
+    free(buf);
+    free(text);
+    return 0;
+}
+
+int policy_profile_in_force(policy_profile *out, ledger *l, const char *drug, int64_t date_ms,
+                            char *why, size_t whylen)
+{
+    in_force f = {l, date_ms, INT64_MIN, out, false, 0, why, whylen};
+    int rc = ledger_index_each(l, LEDGER_INDEX_POLICY, (const uint8_t *)drug, strlen(drug),
+                               adoption_seen, &f);
+    if (rc != 0)
+        return rc;
+    if (f.found)
+        return 0;
+    return policy_profile_for_drug(out, drug, why, whylen);
 }

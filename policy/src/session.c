@@ -39,13 +39,17 @@ static void apply(ledger *l, policy_session *s, const ledger_entry *e)
             s->pre_bp_ms = e->event_ms;
         }
     } else if (strcmp(e->type, "dose") == 0 && ledger_entry_get_uint(e, "mg", &mg) == 0) {
+        uint64_t infusion = 0;
         mg = policy__quantity(l, e, "mg"); /* as corrected */
+        (void)ledger_entry_get_uint(e, "infusion-min", &infusion);
+        /* monitoring runs from the end of the dose: an infusion ends later */
+        int64_t end = e->event_ms + (int64_t)infusion * 60000;
         s->doses++;
         s->total_mg += mg;
         if (s->doses == 1 || e->event_ms < s->first_dose_ms)
             s->first_dose_ms = e->event_ms;
-        if (e->event_ms > s->last_dose_ms)
-            s->last_dose_ms = e->event_ms;
+        if (end > s->last_dose_ms)
+            s->last_dose_ms = end;
     } else if (strcmp(e->type, "discharge") == 0 && !s->discharged) {
         s->discharged = true;
         s->discharge_seq = e->seq;

@@ -297,6 +297,7 @@ int ledger_key_get(ledger *l, const uint8_t kid[KEYS_KID_BYTES], ledger_keyinfo 
 #define LEDGER_INDEX_PATIENT 'P' /**< patient commitment -> patient.enroll seqs */
 #define LEDGER_INDEX_AMEND   'A' /**< u64 BE seq -> amend seqs naming it */
 #define LEDGER_INDEX_WITNESS 'W' /**< u64 BE seq -> witness seqs naming it */
+#define LEDGER_INDEX_POLICY 'D'  /**< drug name -> policy.adopt seqs for it */
 
 /** Callback for ledger_index_each(): one seq; return non-zero to stop. */
 typedef int (*ledger_index_fn)(uint64_t seq, void *ud);
@@ -321,6 +322,8 @@ typedef struct ledger_verify_result {
     bool failed;                     /**< a finding was made */
     uint64_t bad_seq;                /**< the first bad entry (valid when failed) */
     char reason[LEDGER_ERRMSG_MAX];  /**< why, one line */
+    int cause; /**< LEDGER_E* behind it: EROLE/EREVOKED/ENOTVALID/ESIGNER (authority),
+                    ECLOCK (time order), else a broken chain or encoding */
 } ledger_verify_result;
 
 /**

@@ -44,6 +44,7 @@ typedef enum ledger_fkind {
 
 #define LEDGER_FIELD_REQUIRED 0x1u /**< must be present */
 #define LEDGER_FIELD_INTERNAL 0x2u /**< filled by the program, not a CLI option */
+#define LEDGER_FIELD_MULTILINE 0x4u /**< TEXT may hold newlines and tabs (a document) */
 
 /** One field of a record type. */
 typedef struct ledger_field {

@@ -103,6 +103,15 @@ const policy_rule_info *policy_rule_find(const char *id);
 int policy_audit(const policy_source *src, const policy_audit_opts *opts, policy_finding_fn fn,
                  void *ud, policy_audit_summary *out, char *why, size_t whylen);
 
+/**
+ * Verify the ledger, then audit what verified: a failure of verification is
+ * itself the first finding (CHAIN; KEY-ROLE when the cause is a signer's
+ * role, validity or revocation; TIME-ORDER for a clock rollback), and entries
+ * from the first bad one on are not judged. @p opts->trusted is ignored.
+ */
+int policy_audit_ledger(ledger *l, const policy_audit_opts *opts, policy_finding_fn fn, void *ud,
+                        policy_audit_summary *out, char *why, size_t whylen);
+
 /** A source over a ledger, from seq 0. Free with policy_source_ledger_close(). */
 int policy_source_ledger(policy_source *out, ledger *l);
 void policy_source_ledger_close(policy_source *src);

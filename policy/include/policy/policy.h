@@ -72,6 +72,14 @@ const char *policy_builtin_name(size_t i);
 /** The shipped profile for @p drug ("esketamine" or "ketamine"). */
 int policy_profile_for_drug(policy_profile *out, const char *drug, char *why, size_t whylen);
 
+/**
+ * The profile in force for @p drug on @p date_ms: the latest adopted one
+ * (policy.adopt) whose effective date is not after it, else the shipped one.
+ * @return 0, POLICY_EPROFILE, storage errors.
+ */
+int policy_profile_in_force(policy_profile *out, ledger *l, const char *drug, int64_t date_ms,
+                            char *why, size_t whylen);
+
 /** A session as the ledger records it so far. */
 typedef struct policy_session {
     uint64_t id; /**< seq of its session.open entry */
