@@ -180,6 +180,7 @@ static uint64_t plant_note(fx *f, keys_key *k, int64_t rt, int64_t et)
     ledger__u64be(kb, h.count);
     MDB_val key = {8, kb}, val = {entry.len, entry.p};
     assert_int_equal(mdb_put(txn, f->l->entries, &key, &val, 0), 0);
+    assert_int_equal(ledger__merkle_append(f->l, txn, h.count, e.hash), 0);
     ledger__u64be(hb, h.count + 1);
     memcpy(hb + 8, e.hash, LEDGER_HASH_BYTES);
     ledger__u64be(hb + 8 + LEDGER_HASH_BYTES, (uint64_t)rt);

@@ -8,17 +8,17 @@
 #include "ledger/records.h"
 #include "ledger_int.h"
 
-#define R(x)     (1u << (x))
-#define SITE     R(LEDGER_ROLE_SITE)
-#define PHARM    R(LEDGER_ROLE_PHARMACIST)
-#define PRESC    R(LEDGER_ROLE_PRESCRIBER)
-#define NURSE    R(LEDGER_ROLE_NURSE)
-#define ADMIN    R(LEDGER_ROLE_ADMIN)
-#define LICENSED (PHARM | PRESC | NURSE)
-#define PEOPLE   (LICENSED | ADMIN)
-#define CLINICAL (PRESC | NURSE)
-#define REQ      LEDGER_FIELD_REQUIRED
-#define INTERNAL LEDGER_FIELD_INTERNAL
+#define R(x)      (1u << (x))
+#define SITE      R(LEDGER_ROLE_SITE)
+#define PHARM     R(LEDGER_ROLE_PHARMACIST)
+#define PRESC     R(LEDGER_ROLE_PRESCRIBER)
+#define NURSE     R(LEDGER_ROLE_NURSE)
+#define ADMIN     R(LEDGER_ROLE_ADMIN)
+#define LICENSED  (PHARM | PRESC | NURSE)
+#define PEOPLE    (LICENSED | ADMIN)
+#define CLINICAL  (PRESC | NURSE)
+#define REQ       LEDGER_FIELD_REQUIRED
+#define INTERNAL  LEDGER_FIELD_INTERNAL
 #define MULTILINE LEDGER_FIELD_MULTILINE
 
 #define TEXT_SHORT 64
@@ -607,8 +607,7 @@ static int check_value(const ledger_field *f, ledger__rd *r, char *why, size_t w
         buf[it.n] = '\0';
         char sub[128];
         if (f->kind == LEDGER_F_TEXT)
-            return parse_text(buf, f->max, (f->flags & LEDGER_FIELD_MULTILINE) != 0, why,
-                              whylen);
+            return parse_text(buf, f->max, (f->flags & LEDGER_FIELD_MULTILINE) != 0, why, whylen);
         if (f->kind == LEDGER_F_DEA)
             return ledger_dea_check(buf, why, whylen);
         if (f->kind == LEDGER_F_CHOICE)

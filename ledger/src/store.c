@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "ledger/ident.h"
+#include "ledger/merkle.h"
 #include "ledger/records.h"
 #include "store_int.h"
 
@@ -106,6 +107,8 @@ static int open_dbs(ledger *l, char *errbuf, size_t errlen)
         mrc = mdb_dbi_open(txn, LEDGER__DB_KEYS, dbf, &l->keys);
     if (mrc == 0)
         mrc = mdb_dbi_open(txn, LEDGER__DB_INDEX, dbf | MDB_DUPSORT, &l->index);
+    if (mrc == 0)
+        mrc = mdb_dbi_open(txn, LEDGER__DB_MERKLE, dbf, &l->merkle);
     if (mrc == MDB_NOTFOUND) {
         ledger__errf(l->err, sizeof(l->err), "not an rxledger ledger");
         rc = LEDGER_ENOTFOUND;
@@ -491,6 +494,55 @@ int ledger__index_key(const ledger_entry *e, const ledger__effect *eff, uint8_t 
     return 0;
 }
 
+static void merkle_key(uint8_t kb[9], unsigned level, uint64_t index)
+{
+    kb[0] = (uint8_t)level;
+    ledger__u64be(kb + 1, index);
+}
+
+int ledger__merkle_get(ledger *l, MDB_txn *txn, unsigned level, uint64_t index,
+                       uint8_t out[LEDGER_HASH_BYTES])
+{
+    uint8_t kb[9];
+    MDB_val k = {sizeof(kb), kb}, v;
+    merkle_key(kb, level, index);
+    int rc = mdb_get(txn, l->merkle, &k, &v);
+    if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size != LEDGER_HASH_BYTES)) {
+        ledger__errf(l->err, sizeof(l->err), "Merkle node %u/%llu is missing or damaged", level,
+                     (unsigned long long)index);
+        return LEDGER_EENCODING;
+    }
+    if (rc != 0)
+        return ledger__mdb_err(l, rc, "cannot read the Merkle tree");
+    memcpy(out, v.mv_data, LEDGER_HASH_BYTES);
+    return 0;
+}
+
+/* Add leaf @p seq and every perfect subtree it completes (RFC 9162 nodes). */
+int ledger__merkle_append(ledger *l, MDB_txn *txn, uint64_t seq,
+                          const uint8_t leaf[LEDGER_HASH_BYTES])
+{
+    uint8_t node[LEDGER_HASH_BYTES], left[LEDGER_HASH_BYTES], kb[9];
+    unsigned level = 0;
+    uint64_t index = seq;
+    int rc;
+    memcpy(node, leaf, LEDGER_HASH_BYTES);
+    for (;;) {
+        MDB_val k = {sizeof(kb), kb}, v = {LEDGER_HASH_BYTES, node};
+        merkle_key(kb, level, index);
+        if ((rc = ledger__mdb_err(l, mdb_put(txn, l->merkle, &k, &v, 0),
+                                  "cannot store the Merkle tree")) != 0)
+            return rc;
+        if ((index & 1) == 0)
+            return 0;
+        if ((rc = ledger__merkle_get(l, txn, level, index - 1, left)) != 0)
+            return rc;
+        ledger_merkle_node(node, left, node);
+        level++;
+        index >>= 1;
+    }
+}
+
 static int index_entry(ledger *l, MDB_txn *txn, const ledger_entry *e, const ledger__effect *eff)
 {
     uint8_t kb[33], vb[8];
@@ -632,6 +684,8 @@ static int txn_append(ledger_txn *t, const append_req *req, ledger_appended *out
     if ((rc = apply_effect(l, t->txn, &eff, h->count)) != 0)
         goto done;
     if ((rc = index_entry(l, t->txn, &e, &eff)) != 0)
+        goto done;
+    if ((rc = ledger__merkle_append(l, t->txn, h->count, e.hash)) != 0)
         goto done;
     uint8_t kb[8];
     MDB_val k = {sizeof(kb), kb}, v = {entry.len, entry.p};
@@ -917,4 +971,74 @@ void ledger_iter_free(ledger_iter *it)
     if (it->txn != NULL)
         mdb_txn_abort(it->txn);
     free(it);
+}
+
+/* ---- the Merkle tree over the stored nodes ---- */
+
+typedef struct node_src {
+    ledger *l;
+    MDB_txn *txn;
+} node_src;
+
+static int stored_node(void *ud, unsigned level, uint64_t index, uint8_t out[LEDGER_HASH_BYTES])
+{
+    node_src *ns = ud;
+    return ledger__merkle_get(ns->l, ns->txn, level, index, out);
+}
+
+/* Run one proof function in a read transaction, sizes checked against the head. */
+static int with_tree(ledger *l, uint64_t size, node_src *ns, MDB_txn **txn)
+{
+    ledger__head h;
+    int rc = ledger__read_txn(l, txn);
+    if (rc != 0)
+        return rc;
+    if ((rc = ledger__head_read(l, *txn, &h)) != 0)
+        return rc;
+    if (size == 0 || size > h.count) {
+        ledger__errf(l->err, sizeof(l->err), "tree size %llu is not between 1 and %llu",
+                     (unsigned long long)size, (unsigned long long)h.count);
+        return LEDGER_EINVAL;
+    }
+    ns->l = l;
+    ns->txn = *txn;
+    return 0;
+}
+
+int ledger_merkle_root(ledger *l, uint64_t size, uint8_t root[LEDGER_HASH_BYTES])
+{
+    MDB_txn *txn = NULL;
+    node_src ns;
+    int rc = with_tree(l, size, &ns, &txn);
+    if (rc == 0)
+        rc = ledger_merkle_root_of(stored_node, &ns, size, root);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+int ledger_merkle_inclusion(ledger *l, uint64_t index, uint64_t size,
+                            uint8_t path[][LEDGER_HASH_BYTES], size_t *npath)
+{
+    MDB_txn *txn = NULL;
+    node_src ns;
+    int rc = with_tree(l, size, &ns, &txn);
+    if (rc == 0)
+        rc = ledger_merkle_inclusion_of(stored_node, &ns, index, size, path, npath);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+int ledger_merkle_consistency(ledger *l, uint64_t size1, uint64_t size2,
+                              uint8_t path[][LEDGER_HASH_BYTES], size_t *npath)
+{
+    MDB_txn *txn = NULL;
+    node_src ns;
+    int rc = with_tree(l, size2, &ns, &txn);
+    if (rc == 0)
+        rc = ledger_merkle_consistency_of(stored_node, &ns, size1, size2, path, npath);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return rc;
 }

@@ -11,6 +11,7 @@
 #define LEDGER__DB_META      "meta"    /* "format" -> u32 BE; "head" -> see ledger__head */
 #define LEDGER__DB_KEYS      "keys"    /* kid -> u64 BE enrolled seq || u64 BE revoked seq */
 #define LEDGER__DB_INDEX     "index"   /* tag || key -> u64 BE seq (dupsort): derived lookups */
+#define LEDGER__DB_MERKLE    "merkle"  /* level (1) || index u64 BE -> perfect subtree hash */
 #define LEDGER__NO_SEQ       UINT64_MAX
 #define LEDGER__HEAD_BYTES   (8 + LEDGER_HASH_BYTES + 8)
 #define LEDGER__KEYREC_BYTES 16
@@ -20,7 +21,7 @@ extern size_t ledger__initial_map_bytes;
 
 struct ledger {
     MDB_env *env;
-    MDB_dbi entries, meta, keys, index;
+    MDB_dbi entries, meta, keys, index, merkle;
     bool rdonly;
     char err[LEDGER_ERRMSG_MAX];
 };
@@ -40,6 +41,14 @@ int ledger__read_txn(ledger *l, MDB_txn **out);
 /* Index record of a key: enrolled seq and revoked seq (LEDGER__NO_SEQ if not revoked). */
 int ledger__keyrec_get(ledger *l, MDB_txn *txn, const uint8_t kid[KEYS_KID_BYTES],
                        uint64_t *enrolled, uint64_t *revoked);
+
+/* A stored perfect-subtree hash, read inside @p txn. */
+int ledger__merkle_get(ledger *l, MDB_txn *txn, unsigned level, uint64_t index,
+                       uint8_t out[LEDGER_HASH_BYTES]);
+
+/* Store leaf @p seq and the perfect subtrees it completes. */
+int ledger__merkle_append(ledger *l, MDB_txn *txn, uint64_t seq,
+                          const uint8_t leaf[LEDGER_HASH_BYTES]);
 
 /* The derived-index record of an entry: 1 and its key (tag || key), or 0 when
  * the entry is not indexed, or a negative code. */

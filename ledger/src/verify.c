@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ledger/ident.h"
+#include "ledger/merkle.h"
 #include "store_int.h"
 
 #define PROGRESS_EVERY 4096
@@ -66,9 +67,36 @@ static int finding(ledger_verify_result *out, uint64_t seq, const char *why)
 typedef struct vstate {
     ledger *l;
     MDB_txn *txn;
-    MDB_cursor *idx;  /* over the derived index */
-    uint64_t indexed; /* index records the chain implies */
+    MDB_cursor *idx;                         /* over the derived index */
+    uint64_t indexed;                        /* index records the chain implies */
+    uint8_t frontier[64][LEDGER_HASH_BYTES]; /* left siblings still open, per level */
 } vstate;
+
+/* Recompute the perfect subtrees leaf @p seq completes and check the stored ones:
+ * a frontier of at most 64 hashes, so memory stays flat. */
+static int merkle_check(vstate *vs, uint64_t seq, const uint8_t leaf[LEDGER_HASH_BYTES], char *why,
+                        size_t whylen)
+{
+    uint8_t node[LEDGER_HASH_BYTES], stored[LEDGER_HASH_BYTES];
+    unsigned level = 0;
+    uint64_t index = seq;
+    memcpy(node, leaf, LEDGER_HASH_BYTES);
+    for (;;) {
+        if (ledger__merkle_get(vs->l, vs->txn, level, index, stored) != 0 ||
+            !keys_equal(stored, node, LEDGER_HASH_BYTES)) {
+            ledger__errf(why, whylen, "Merkle tree node %u/%llu disagrees with the chain", level,
+                         (unsigned long long)index);
+            return LEDGER_EINVAL;
+        }
+        if ((index & 1) == 0) {
+            memcpy(vs->frontier[level], node, LEDGER_HASH_BYTES);
+            return 0;
+        }
+        ledger_merkle_node(node, vs->frontier[level], node);
+        level++;
+        index >>= 1;
+    }
+}
 
 static int check_entry(vstate *vs, ktab *t, const ledger_entry *e, uint64_t expect,
                        const uint8_t *prev, int64_t prev_rt, unsigned flags, char *why,
@@ -201,7 +229,9 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     ktab t = {NULL, 0, 0};
-    vstate vs = {l, NULL, NULL, 0};
+    static vstate vs_zero;
+    vstate vs = vs_zero;
+    vs.l = l;
     ledger__head h;
     uint8_t prev[LEDGER_HASH_BYTES] = {0};
     int64_t prev_rt = 0;
@@ -240,6 +270,8 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
         rc = ledger_entry_decode(&e, v.mv_data, v.mv_size, why, sizeof(why));
         if (rc == 0)
             rc = check_entry(&vs, &t, &e, expect, prev, prev_rt, flags, why, sizeof(why));
+        if (rc == 0)
+            rc = merkle_check(&vs, expect, e.hash, why, sizeof(why));
         if (rc == LEDGER_ENOMEM)
             goto done;
         if (rc != 0) {
@@ -277,6 +309,14 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
         goto done;
     }
     rc = check_index(l, txn, &t, out);
+    if (rc == 0) {
+        /* exactly the 2n - popcount(n) perfect subtrees of n leaves, nothing more */
+        MDB_stat ms;
+        uint64_t want = 2 * expect - (uint64_t)__builtin_popcountll(expect);
+        if ((rc = ledger__mdb_err(l, mdb_stat(txn, l->merkle, &ms), "cannot read the tree")) == 0 &&
+            ms.ms_entries != want)
+            rc = finding(out, expect - 1, "the Merkle tree holds nodes the chain does not imply");
+    }
     if (rc == 0) {
         MDB_stat st;
         if ((rc = ledger__mdb_err(l, mdb_stat(txn, l->index, &st), "cannot read index")) == 0 &&

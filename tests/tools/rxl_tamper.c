@@ -144,7 +144,8 @@ static int forge(ledger *l, MDB_txn *txn, const char *keypath, const char *text)
         ledger__entry_build(&entry, k, payload.p, payload.len) != 0 ||
         ledger_entry_decode(&e, entry.p, entry.len, NULL, 0) != 0)
         goto done;
-    if (put(l, txn, h.count, entry.p, entry.len) != 0)
+    if (put(l, txn, h.count, entry.p, entry.len) != 0 ||
+        ledger__merkle_append(l, txn, h.count, e.hash) != 0) /* a thorough forger */
         goto done;
     uint8_t hb[LEDGER__HEAD_BYTES];
     ledger__u64be(hb, h.count + 1);

@@ -1,0 +1,74 @@
+/**
+ * @file merkle.h
+ * @brief The RFC 9162 Merkle tree over the ledger's entries.
+ *
+ * Leaves are the entry hashes (SHA-256(0x00 || entry bytes)); an interior node
+ * is SHA-256(0x01 || left || right). The ledger stores every perfect subtree
+ * (level k, index i covers leaves [i*2^k, (i+1)*2^k)) as entries are appended,
+ * in the same transaction, so the root of any size and every proof take
+ * O(log^2 n) reads at worst and no rescan. The algorithms here work over any
+ * node source; the verification functions are pure.
+ */
+#ifndef LEDGER_MERKLE_H
+#define LEDGER_MERKLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/ledger.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LEDGER_PROOF_MAX 64 /**< longest proof path (2 x 32 levels covers 2^32 entries) */
+
+/** Where perfect-subtree hashes come from: level, index -> hash. 0 or a LEDGER_E* code. */
+typedef int (*ledger_node_fn)(void *ud, unsigned level, uint64_t index,
+                              uint8_t out[LEDGER_HASH_BYTES]);
+
+/** MTH of the first @p size leaves (size >= 1). */
+int ledger_merkle_root_of(ledger_node_fn get, void *ud, uint64_t size,
+                          uint8_t root[LEDGER_HASH_BYTES]);
+/** RFC 9162 2.1.3.1 inclusion proof of leaf @p index in the tree of @p size leaves. */
+int ledger_merkle_inclusion_of(ledger_node_fn get, void *ud, uint64_t index, uint64_t size,
+                               uint8_t path[][LEDGER_HASH_BYTES], size_t *npath);
+/** RFC 9162 2.1.4.1 consistency proof between sizes @p size1 <= @p size2. */
+int ledger_merkle_consistency_of(ledger_node_fn get, void *ud, uint64_t size1, uint64_t size2,
+                                 uint8_t path[][LEDGER_HASH_BYTES], size_t *npath);
+
+/** The same over a ledger's stored tree. @return 0, LEDGER_EINVAL (size out of range), storage
+ * errors. */
+int ledger_merkle_root(ledger *l, uint64_t size, uint8_t root[LEDGER_HASH_BYTES]);
+int ledger_merkle_inclusion(ledger *l, uint64_t index, uint64_t size,
+                            uint8_t path[][LEDGER_HASH_BYTES], size_t *npath);
+int ledger_merkle_consistency(ledger *l, uint64_t size1, uint64_t size2,
+                              uint8_t path[][LEDGER_HASH_BYTES], size_t *npath);
+
+/** Interior node: SHA-256(0x01 || left || right). */
+void ledger_merkle_node(uint8_t out[LEDGER_HASH_BYTES], const uint8_t left[LEDGER_HASH_BYTES],
+                        const uint8_t right[LEDGER_HASH_BYTES]);
+
+/**
+ * RFC 9162 2.1.3.2: check that @p leaf (a leaf hash) is at @p index in the tree
+ * of @p size leaves whose root is @p root.
+ * @return 0 when it verifies, LEDGER_EVERIFY otherwise.
+ */
+__attribute__((warn_unused_result)) int
+ledger_merkle_verify_inclusion(const uint8_t leaf[LEDGER_HASH_BYTES], uint64_t index, uint64_t size,
+                               const uint8_t path[][LEDGER_HASH_BYTES], size_t npath,
+                               const uint8_t root[LEDGER_HASH_BYTES]);
+
+/**
+ * RFC 9162 2.1.4.2: check that the tree of @p size2 leaves (root @p root2)
+ * extends the tree of @p size1 leaves (root @p root1).
+ * @return 0 when it verifies, LEDGER_EVERIFY otherwise.
+ */
+__attribute__((warn_unused_result)) int ledger_merkle_verify_consistency(
+    uint64_t size1, uint64_t size2, const uint8_t root1[LEDGER_HASH_BYTES],
+    const uint8_t root2[LEDGER_HASH_BYTES], const uint8_t path[][LEDGER_HASH_BYTES], size_t npath);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
