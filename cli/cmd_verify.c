@@ -9,9 +9,9 @@ static const char verify_help[] =
     "Verify the whole chain: canonical encoding of every entry, sequence numbers,\n"
     "hash links, recorded-time order, every signature, the signer's enrolment,\n"
     "validity period, role and revocation status at that point of the chain, that\n"
-    "witnesses and corrections name their entry's exact hash, the stored head,\n"
-    "the key index and the derived index. --no-signatures checks everything but\n"
-    "the signatures.\n\n"
+    "witnesses and corrections name their entry's exact hash, every node of the\n"
+    "RFC 9162 Merkle tree, the stored head, the key index and the derived index.\n"
+    "--no-signatures checks everything but the signatures.\n\n"
     "Prints \"ok: N entries, head HASH\" and exits 0, or names the first bad entry\n"
     "and exits 3.\n";
 
