@@ -22,7 +22,8 @@ void ledger_merkle_node(uint8_t out[LEDGER_HASH_BYTES], const uint8_t left[LEDGE
 static uint64_t split(uint64_t n)
 {
     uint64_t k = 1;
-    while (k << 1 < n)
+    /* k * 2 < n, written so that k never overflows (n may exceed 2^63) */
+    while (k <= (n - 1) / 2)
         k <<= 1;
     return k;
 }
