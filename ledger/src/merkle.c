@@ -130,6 +130,15 @@ int ledger_merkle_consistency_of(ledger_node_fn get, void *ud, uint64_t size1, u
     return 0;
 }
 
+/* RFC 9162: "right-shift fn and sn equally until either LSB(fn) is set or fn is 0" */
+static void shift_to_odd(uint64_t *fn, uint64_t *sn)
+{
+    while ((*fn & 1) == 0 && *fn != 0) {
+        *fn >>= 1;
+        *sn >>= 1;
+    }
+}
+
 int ledger_merkle_verify_inclusion(const uint8_t leaf[LEDGER_HASH_BYTES], uint64_t index,
                                    uint64_t size, const uint8_t path[][LEDGER_HASH_BYTES],
                                    size_t npath, const uint8_t root[LEDGER_HASH_BYTES])
@@ -145,10 +154,7 @@ int ledger_merkle_verify_inclusion(const uint8_t leaf[LEDGER_HASH_BYTES], uint64
             return LEDGER_EVERIFY;
         if ((fn & 1) != 0 || fn == sn) {
             ledger_merkle_node(r, path[i], r);
-            while ((fn & 1) == 0 && fn != 0) {
-                fn >>= 1;
-                sn >>= 1;
-            }
+            shift_to_odd(&fn, &sn);
         } else {
             ledger_merkle_node(r, r, path[i]);
         }
@@ -191,10 +197,7 @@ int ledger_merkle_verify_consistency(uint64_t size1, uint64_t size2,
         if ((fn & 1) != 0 || fn == sn) {
             ledger_merkle_node(fr, path[i], fr);
             ledger_merkle_node(sr, path[i], sr);
-            while ((fn & 1) == 0 && fn != 0) {
-                fn >>= 1;
-                sn >>= 1;
-            }
+            shift_to_odd(&fn, &sn);
         } else {
             ledger_merkle_node(sr, sr, path[i]);
         }

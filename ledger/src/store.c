@@ -1005,40 +1005,39 @@ static int with_tree(ledger *l, uint64_t size, node_src *ns, MDB_txn **txn)
     return 0;
 }
 
-int ledger_merkle_root(ledger *l, uint64_t size, uint8_t root[LEDGER_HASH_BYTES])
+/* One tree query in a read transaction, its size checked against the head. */
+typedef enum tree_q { TREE_ROOT, TREE_INCLUSION, TREE_CONSISTENCY } tree_q;
+
+static int tree_query(ledger *l, tree_q q, uint64_t a, uint64_t size,
+                      uint8_t root[LEDGER_HASH_BYTES], uint8_t path[][LEDGER_HASH_BYTES],
+                      size_t *npath)
 {
     MDB_txn *txn = NULL;
     node_src ns;
     int rc = with_tree(l, size, &ns, &txn);
     if (rc == 0)
-        rc = ledger_merkle_root_of(stored_node, &ns, size, root);
+        rc = q == TREE_ROOT ? ledger_merkle_root_of(stored_node, &ns, size, root)
+             : q == TREE_INCLUSION
+                 ? ledger_merkle_inclusion_of(stored_node, &ns, a, size, path, npath)
+                 : ledger_merkle_consistency_of(stored_node, &ns, a, size, path, npath);
     if (txn != NULL)
         mdb_txn_abort(txn);
     return rc;
+}
+
+int ledger_merkle_root(ledger *l, uint64_t size, uint8_t root[LEDGER_HASH_BYTES])
+{
+    return tree_query(l, TREE_ROOT, 0, size, root, NULL, NULL);
 }
 
 int ledger_merkle_inclusion(ledger *l, uint64_t index, uint64_t size,
                             uint8_t path[][LEDGER_HASH_BYTES], size_t *npath)
 {
-    MDB_txn *txn = NULL;
-    node_src ns;
-    int rc = with_tree(l, size, &ns, &txn);
-    if (rc == 0)
-        rc = ledger_merkle_inclusion_of(stored_node, &ns, index, size, path, npath);
-    if (txn != NULL)
-        mdb_txn_abort(txn);
-    return rc;
+    return tree_query(l, TREE_INCLUSION, index, size, NULL, path, npath);
 }
 
 int ledger_merkle_consistency(ledger *l, uint64_t size1, uint64_t size2,
                               uint8_t path[][LEDGER_HASH_BYTES], size_t *npath)
 {
-    MDB_txn *txn = NULL;
-    node_src ns;
-    int rc = with_tree(l, size2, &ns, &txn);
-    if (rc == 0)
-        rc = ledger_merkle_consistency_of(stored_node, &ns, size1, size2, path, npath);
-    if (txn != NULL)
-        mdb_txn_abort(txn);
-    return rc;
+    return tree_query(l, TREE_CONSISTENCY, size1, size2, NULL, path, npath);
 }
