@@ -91,6 +91,7 @@ int cli_read_file(const char *path, char **out, size_t *len, size_t max);
 
 /* Commands. */
 int cmd_audit(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_setting(int argc, char **argv);
 int cmd_registration(int argc, char **argv);

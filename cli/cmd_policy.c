@@ -146,8 +146,9 @@ static int policy_adopt(int argc, char **argv)
      * adopted before it, so an audit of the past stays reproducible. */
     int64_t today = cli_now_ms() / 86400000 * 86400000;
     if (eff < today)
-        return cli_usage("policy adopt", "bad --effective '%s': in the past (rules are not "
-                                         "changed retroactively)",
+        return cli_usage("policy adopt",
+                         "bad --effective '%s': in the past (rules are not "
+                         "changed retroactively)",
                          effective);
     if ((rc = load(argv[optind], &p, &text, &len)) != 0)
         return rc;

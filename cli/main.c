@@ -34,6 +34,7 @@ static const command commands[] = {
     {"pmf", cmd_pmf, "record the REMS patient monitoring form as submitted"},
     {"amend", cmd_amend, "correct an entry by a new entry; the original stays"},
     {"inventory", cmd_inventory, "on hand per NDC and lot, from the ledger"},
+    {"checkpoint", cmd_checkpoint, "sign the Merkle root and head with the site key; --list"},
     {"audit", cmd_audit, "verify, then judge sessions, stock and clocks by the rules"},
     {"policy", cmd_policy, "check, show, list and adopt policy profiles"},
 };

@@ -18,6 +18,7 @@
 
 #include "ledger/ident.h"
 #include "ledger/ledger.h"
+#include "ledger/merkle.h"
 #include "store_int.h"
 
 #define T0 1795381500000 /* 2026-11-22T21:05:00Z */
@@ -939,6 +940,83 @@ static void test_ledger_verify_checks_derived_index(void **state)
     verify_ok(f, 4);
 }
 
+static void test_ledger_checkpoint(void **state)
+{
+    fx *f = *state;
+    uint8_t buf[LEDGER_CHECKPOINT_MAX], pub[KEYS_PUB_BYTES], other[KEYS_PUB_BYTES];
+    uint8_t root[LEDGER_HASH_BYTES], head[LEDGER_HASH_BYTES];
+    size_t n = 0;
+    uint64_t count;
+    ledger_checkpoint cp, back;
+    ledger_verify_result r;
+    char why[256];
+    assert_int_equal(note(f, f->pharm, ledger__now_ms(), "before"), 0);
+    /* only the site key signs checkpoints */
+    assert_int_equal(ledger_checkpoint_make(f->l, f->pharm, buf, sizeof(buf), &n, &cp),
+                     LEDGER_EROLE);
+    assert_int_equal(ledger_checkpoint_make(f->l, f->site, buf, sizeof(buf), &n, &cp), 0);
+    assert_int_equal(ledger_head(f->l, &count, head), 0);
+    assert_int_equal(cp.size, count);
+    assert_memory_equal(cp.head, head, LEDGER_HASH_BYTES);
+    assert_int_equal(ledger_merkle_root(f->l, count, root), 0);
+    assert_memory_equal(cp.root, root, LEDGER_HASH_BYTES);
+    /* it decodes with the site key only, and any flipped bit is refused */
+    keys_key_pub(f->site, pub);
+    keys_key_pub(f->pharm, other);
+    assert_int_equal(ledger_checkpoint_decode(&back, buf, n, pub, why, sizeof(why)), 0);
+    assert_memory_equal(&back, &cp, sizeof(cp));
+    assert_int_equal(ledger_checkpoint_decode(&back, buf, n, other, why, sizeof(why)),
+                     LEDGER_EVERIFY);
+    for (size_t i = 0; i < n; i++) {
+        buf[i] ^= 0x04;
+        assert_int_not_equal(ledger_checkpoint_decode(&back, buf, n, pub, NULL, 0), 0);
+        buf[i] ^= 0x04;
+    }
+    /* nothing was appended to the chain, and verify checks the stored checkpoint */
+    assert_int_equal(ledger_head(f->l, &count, head), 0);
+    assert_int_equal(count, cp.size);
+    assert_int_equal(note(f, f->pharm, ledger__now_ms() + 1, "after"), 0);
+    verify_ok(f, count + 1);
+
+    /* a checkpoint validly signed by the site key over a root the chain never had */
+    ledger_body *b = NULL;
+    ledger__buf payload, cose;
+    uint8_t kid[KEYS_KID_BYTES], kb[16];
+    keys_kid(kid, pub);
+    memset(root, 0x77, sizeof(root));
+    assert_int_equal(ledger_body_new(&b), 0);
+    assert_int_equal(ledger_body_put_uint(b, "v", 1), 0);
+    assert_int_equal(ledger_body_put_bytes(b, "site", kid, sizeof(kid)), 0);
+    assert_int_equal(ledger_body_put_uint(b, "size", cp.size), 0);
+    assert_int_equal(ledger_body_put_bytes(b, "root", root, sizeof(root)), 0);
+    assert_int_equal(ledger_body_put_bytes(b, "head", cp.head, sizeof(cp.head)), 0);
+    assert_int_equal(ledger_body_put_uint(b, "time", (uint64_t)cp.time_ms + 1), 0);
+    ledger__buf_init(&payload, LEDGER_CHECKPOINT_MAX);
+    ledger__buf_init(&cose, LEDGER_CHECKPOINT_MAX);
+    ledger__body_encode(b, &payload);
+    assert_int_equal(ledger__entry_build(&cose, f->site, payload.p, payload.len), 0);
+    ledger__u64be(kb, cp.size);
+    ledger__u64be(kb + 8, (uint64_t)cp.time_ms + 1);
+    MDB_val k = {sizeof(kb), kb}, v = {cose.len, cose.p};
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(f->l->env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_put(txn, f->l->checkpoints, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(ledger_verify(f->l, 0, NULL, NULL, &r), LEDGER_EVERIFY);
+    assert_int_equal(r.bad_seq, cp.size - 1);
+    assert_non_null(strstr(r.reason, "checkpoint"));
+    /* a corrupted stored checkpoint is reported too */
+    cose.p[cose.len - 1] ^= 1;
+    assert_int_equal(mdb_txn_begin(f->l->env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_put(txn, f->l->checkpoints, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(ledger_verify(f->l, 0, NULL, NULL, &r), LEDGER_EVERIFY);
+    assert_non_null(strstr(r.reason, "invalid"));
+    ledger__buf_release(&payload);
+    ledger__buf_release(&cose);
+    ledger_body_free(b);
+}
+
 static void test_ledger_format_body_escapes(void **state)
 {
     fx *f = *state;
@@ -984,6 +1062,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ledger_verify_checks_derived_index, setup_enrolled,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_ledger_checkpoint, setup_enrolled, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_format_body_escapes, setup_enrolled, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -383,6 +383,17 @@ static int envelope(const uint8_t *bytes, size_t len, const uint8_t **prot, size
     return 0;
 }
 
+int ledger__cose_open(const uint8_t *bytes, size_t len, const uint8_t **prot, size_t *protlen,
+                      const uint8_t **payload, size_t *plen, const uint8_t **sig,
+                      uint8_t kid[KEYS_KID_BYTES], char *why, size_t whylen)
+{
+    char sub[LEDGER_ERRMSG_MAX] = "";
+    int rc = envelope(bytes, len, prot, protlen, payload, plen, sig, why, whylen);
+    if (rc == 0 && (rc = decode_protected(*prot, *protlen, kid, sub, sizeof(sub))) != 0)
+        ledger__errf(why, whylen, "protected header: %s", sub);
+    return rc;
+}
+
 int ledger__entry_spans(const ledger_entry *e, const uint8_t **prot, size_t *protlen,
                         const uint8_t **payload, size_t *plen)
 {

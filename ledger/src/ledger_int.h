@@ -99,6 +99,11 @@ void ledger__sig_structure(ledger__buf *out, const uint8_t *prot, size_t protlen
                            const uint8_t *payload, size_t plen);
 /* RFC 9162 leaf hash of entry bytes. */
 int ledger__leaf_hash(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *p, size_t n);
+/* Open any of our COSE_Sign1 envelopes (entries, checkpoints): the spans the
+ * signature covers, the signature and the protected kid, all strictly checked. */
+int ledger__cose_open(const uint8_t *bytes, size_t len, const uint8_t **prot, size_t *protlen,
+                      const uint8_t **payload, size_t *plen, const uint8_t **sig,
+                      uint8_t kid[KEYS_KID_BYTES], char *why, size_t whylen);
 /* Spans of the protected header and payload inside a decoded entry (for Sig_structure). */
 int ledger__entry_spans(const ledger_entry *e, const uint8_t **prot, size_t *protlen,
                         const uint8_t **payload, size_t *plen);

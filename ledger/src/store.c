@@ -109,6 +109,8 @@ static int open_dbs(ledger *l, char *errbuf, size_t errlen)
         mrc = mdb_dbi_open(txn, LEDGER__DB_INDEX, dbf | MDB_DUPSORT, &l->index);
     if (mrc == 0)
         mrc = mdb_dbi_open(txn, LEDGER__DB_MERKLE, dbf, &l->merkle);
+    if (mrc == 0)
+        mrc = mdb_dbi_open(txn, LEDGER__DB_CHECKPOINTS, dbf, &l->checkpoints);
     if (mrc == MDB_NOTFOUND) {
         ledger__errf(l->err, sizeof(l->err), "not an rxledger ledger");
         rc = LEDGER_ENOTFOUND;

@@ -7,21 +7,22 @@
 #include "ledger_int.h"
 
 /* Named databases inside the one LMDB environment. */
-#define LEDGER__DB_ENTRIES   "entries" /* u64 BE seq -> COSE_Sign1 bytes (MDB_APPEND only) */
-#define LEDGER__DB_META      "meta"    /* "format" -> u32 BE; "head" -> see ledger__head */
-#define LEDGER__DB_KEYS      "keys"    /* kid -> u64 BE enrolled seq || u64 BE revoked seq */
-#define LEDGER__DB_INDEX     "index"   /* tag || key -> u64 BE seq (dupsort): derived lookups */
-#define LEDGER__DB_MERKLE    "merkle"  /* level (1) || index u64 BE -> perfect subtree hash */
-#define LEDGER__NO_SEQ       UINT64_MAX
-#define LEDGER__HEAD_BYTES   (8 + LEDGER_HASH_BYTES + 8)
-#define LEDGER__KEYREC_BYTES 16
+#define LEDGER__DB_ENTRIES     "entries" /* u64 BE seq -> COSE_Sign1 bytes (MDB_APPEND only) */
+#define LEDGER__DB_META        "meta"    /* "format" -> u32 BE; "head" -> see ledger__head */
+#define LEDGER__DB_KEYS        "keys"    /* kid -> u64 BE enrolled seq || u64 BE revoked seq */
+#define LEDGER__DB_INDEX       "index"   /* tag || key -> u64 BE seq (dupsort): derived lookups */
+#define LEDGER__DB_MERKLE      "merkle"  /* level (1) || index u64 BE -> perfect subtree hash */
+#define LEDGER__DB_CHECKPOINTS "checkpoints" /* size u64 BE || time u64 BE -> COSE_Sign1 */
+#define LEDGER__NO_SEQ         UINT64_MAX
+#define LEDGER__HEAD_BYTES     (8 + LEDGER_HASH_BYTES + 8)
+#define LEDGER__KEYREC_BYTES   16
 
 /* Initial LMDB map size for new handles (tests lower it to force growth). */
 extern size_t ledger__initial_map_bytes;
 
 struct ledger {
     MDB_env *env;
-    MDB_dbi entries, meta, keys, index, merkle;
+    MDB_dbi entries, meta, keys, index, merkle, checkpoints;
     bool rdonly;
     char err[LEDGER_ERRMSG_MAX];
 };

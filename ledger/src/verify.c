@@ -193,6 +193,56 @@ static int check_entry(vstate *vs, ktab *t, const ledger_entry *e, uint64_t expe
     return 0;
 }
 
+static int snapshot_node(void *ud, unsigned level, uint64_t index, uint8_t out[LEDGER_HASH_BYTES])
+{
+    const vstate *vs = ud;
+    return ledger__merkle_get(vs->l, vs->txn, level, index, out);
+}
+
+/* Every stored checkpoint: signed by the site key, and its root and head are
+ * the chain's at its size (read in the same snapshot as the chain). */
+static int check_checkpoints(vstate *vs, const ktab *t, uint64_t count, ledger_verify_result *out)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    char why[LEDGER_ERRMSG_MAX], msg[LEDGER_ERRMSG_MAX];
+    int rc = ledger__mdb_err(vs->l, mdb_cursor_open(vs->txn, vs->l->checkpoints, &cur),
+                             "cannot read checkpoints"),
+        mrc;
+    if (rc != 0 || t->n == 0)
+        goto done;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        ledger_checkpoint cp;
+        uint8_t root[LEDGER_HASH_BYTES], kb[8], head[LEDGER_HASH_BYTES];
+        MDB_val ek = {sizeof(kb), kb}, ev;
+        why[0] = '\0';
+        if (ledger_checkpoint_decode(&cp, v.mv_data, v.mv_size, t->v[0].info.pub, why,
+                                     sizeof(why)) != 0) {
+            ledger__errf(msg, sizeof(msg), "a stored checkpoint is invalid: %s", why);
+            rc = finding(out, count - 1, msg);
+            break;
+        }
+        if (cp.size > count)
+            continue; /* made after this snapshot: judged by the next verify */
+        ledger__u64be(kb, cp.size - 1);
+        if (ledger_merkle_root_of(snapshot_node, vs, cp.size, root) != 0 ||
+            mdb_get(vs->txn, vs->l->entries, &ek, &ev) != 0 ||
+            ledger__leaf_hash(head, ev.mv_data, ev.mv_size) != 0 ||
+            !keys_equal(root, cp.root, LEDGER_HASH_BYTES) ||
+            !keys_equal(head, cp.head, LEDGER_HASH_BYTES)) {
+            ledger__errf(msg, sizeof(msg),
+                         "the signed checkpoint of size %llu does not match the chain",
+                         (unsigned long long)cp.size);
+            rc = finding(out, cp.size - 1, msg);
+        }
+    }
+done:
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    return rc;
+}
+
 /* The key index must say exactly what the chain says. */
 static int check_index(ledger *l, MDB_txn *txn, ktab *t, ledger_verify_result *out)
 {
@@ -309,6 +359,8 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
         goto done;
     }
     rc = check_index(l, txn, &t, out);
+    if (rc == 0)
+        rc = check_checkpoints(&vs, &t, expect, out);
     if (rc == 0) {
         /* exactly the 2n - popcount(n) perfect subtrees of n leaves, nothing more */
         MDB_stat ms;

@@ -68,6 +68,43 @@ __attribute__((warn_unused_result)) int ledger_merkle_verify_consistency(
     uint64_t size1, uint64_t size2, const uint8_t root1[LEDGER_HASH_BYTES],
     const uint8_t root2[LEDGER_HASH_BYTES], const uint8_t path[][LEDGER_HASH_BYTES], size_t npath);
 
+/** A signed checkpoint: the site key's statement of the tree at one size. */
+typedef struct ledger_checkpoint {
+    uint8_t site[KEYS_KID_BYTES];    /**< the site key's kid (the genesis signer) */
+    uint64_t size;                   /**< tree size: entries 0..size-1 */
+    uint8_t root[LEDGER_HASH_BYTES]; /**< RFC 9162 root of that tree */
+    uint8_t head[LEDGER_HASH_BYTES]; /**< entry hash of entry size-1 (the chain head) */
+    int64_t time_ms;                 /**< when it was made (system clock, UTC) */
+} ledger_checkpoint;
+
+#define LEDGER_CHECKPOINT_MAX 512 /**< largest encoded checkpoint */
+
+/**
+ * Make a checkpoint of the whole ledger now, signed by @p site_key (which must
+ * be the ledger's site key), and store it beside the chain (nothing is
+ * appended to the chain). @p out receives the COSE_Sign1 bytes.
+ * @return 0, LEDGER_EROLE (not the site key), LEDGER_ENOTINIT, storage errors.
+ */
+int ledger_checkpoint_make(ledger *l, const keys_key *site_key, uint8_t *out, size_t cap,
+                           size_t *outlen, ledger_checkpoint *cp);
+
+/**
+ * Decode a checkpoint and check its signature with @p site_pub (the raw site
+ * public key; the caller checks its fingerprint against the trusted one).
+ * @return 0, LEDGER_EENCODING (detail in @p why), LEDGER_EVERIFY (bad signature or
+ *         not signed by that key).
+ */
+__attribute__((warn_unused_result)) int
+ledger_checkpoint_decode(ledger_checkpoint *out, const uint8_t *p, size_t n,
+                         const uint8_t site_pub[KEYS_PUB_BYTES], char *why, size_t whylen);
+
+/** Callback for ledger_checkpoint_each(): the bytes and the decoded checkpoint. */
+typedef int (*ledger_checkpoint_fn)(const uint8_t *p, size_t n, const ledger_checkpoint *cp,
+                                    void *ud);
+
+/** Every stored checkpoint, oldest first (each verified against the site key). */
+int ledger_checkpoint_each(ledger *l, ledger_checkpoint_fn fn, void *ud);
+
 #ifdef __cplusplus
 }
 #endif

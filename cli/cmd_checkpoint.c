@@ -1,0 +1,107 @@
+/* rxledger checkpoint: sign the tree's state with the site key; list them. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "ledger/merkle.h"
+
+static const char checkpoint_help[] =
+    "usage: rxledger checkpoint --key SITE.key [--passphrase-file F] [--out FILE]\n"
+    "       rxledger checkpoint --list\n\n"
+    "Make a checkpoint: a COSE_Sign1 by the site key over the site, the tree size,\n"
+    "the RFC 9162 Merkle root, the chain head hash and the time. It is stored beside\n"
+    "the chain (nothing is appended to it) and verify checks every stored one;\n"
+    "--out also writes its bytes to FILE. --list shows the stored checkpoints.\n";
+
+static void print_cp(const ledger_checkpoint *cp)
+{
+    char root[2 * LEDGER_HASH_BYTES + 1], head[2 * LEDGER_HASH_BYTES + 1];
+    char when[LEDGER_TIME_TEXT_BYTES];
+    ledger_hex(root, cp->root, sizeof(cp->root));
+    ledger_hex(head, cp->head, sizeof(cp->head));
+    cli_time(when, cp->time_ms);
+    printf("checkpoint size %llu time %s root %s head %s\n", (unsigned long long)cp->size, when,
+           root, head);
+}
+
+static int list_one(const uint8_t *p, size_t n, const ledger_checkpoint *cp, void *ud)
+{
+    (void)p;
+    (void)n;
+    (void)ud;
+    print_cp(cp);
+    return 0;
+}
+
+int cmd_checkpoint(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"key", required_argument, NULL, 'k'}, {"passphrase-file", required_argument, NULL, 'P'},
+        {"out", required_argument, NULL, 'o'}, {"list", no_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
+    const char *keypath = NULL, *passfile = NULL, *outpath = NULL;
+    bool list = false;
+    keys_key *k = NULL;
+    ledger *l = NULL;
+    uint8_t buf[LEDGER_CHECKPOINT_MAX];
+    size_t len = 0;
+    ledger_checkpoint cp;
+    int c, rc;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            keypath = optarg;
+            break;
+        case 'P':
+            passfile = optarg;
+            break;
+        case 'o':
+            outpath = optarg;
+            break;
+        case 'l':
+            list = true;
+            break;
+        case 'h':
+            fputs(checkpoint_help, stdout);
+            return RX_EXIT_OK;
+        default:
+            return cli_bad_opt("checkpoint", c, argv);
+        }
+    }
+    if (optind < argc)
+        return cli_usage("checkpoint", "unexpected argument '%s'", argv[optind]);
+    if (list == (keypath != NULL))
+        return cli_usage("checkpoint", "give either --key or --list");
+    if (list) {
+        if ((rc = cli_open(&l, "checkpoint", true)) != 0)
+            return rc;
+        if (ledger_checkpoint_each(l, list_one, NULL) != 0) {
+            cli_err("cannot list checkpoints: %s", ledger_errmsg(l));
+            rc = RX_EXIT_ERROR;
+        }
+        ledger_close(l);
+        return rc;
+    }
+    if ((rc = cli_load_key(&k, keypath, passfile)) != 0)
+        return rc;
+    if ((rc = cli_open(&l, "checkpoint", false)) != 0)
+        goto done;
+    rc = RX_EXIT_ERROR;
+    if (ledger_checkpoint_make(l, k, buf, sizeof(buf), &len, &cp) != 0) {
+        cli_err("cannot make a checkpoint: %s", ledger_errmsg(l));
+        goto done;
+    }
+    if (outpath != NULL) {
+        FILE *f = fopen(outpath, "wb");
+        if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+            cli_err("cannot write '%s'", outpath);
+            goto done;
+        }
+    }
+    print_cp(&cp);
+    rc = RX_EXIT_OK;
+done:
+    keys_free(k);
+    ledger_close(l);
+    return rc;
+}
