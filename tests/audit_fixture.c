@@ -1,5 +1,6 @@
 /* Shared fixture for audit scenario tests (see audit_fixture.h). */
 #include "audit_fixture.h"
+#include "test_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,18 +70,14 @@ uint64_t fx_add(fx *f, keys_key *k, const char *type, int64_t at, ledger_body *b
 
 static void enroll(fx *f, keys_key *k, const char *name, const char *role, uint8_t *kid_out)
 {
-    ledger_body *b = fx_body();
     uint8_t pub[KEYS_PUB_BYTES];
+    int rc;
     keys_key_pub(k, pub);
     if (kid_out != NULL)
         keys_kid(kid_out, pub);
-    (void)ledger_body_put_bytes(b, "pub", pub, sizeof(pub));
-    (void)ledger_body_put_text(b, "name", name);
-    (void)ledger_body_put_text(b, "role", role);
-    (void)ledger_body_put_text(b, "license", "LIC-1");
-    (void)ledger_body_put_uint(b, "valid_from", 1);
-    fx_add(f, f->site, "key.enroll", 0, b);
-    ledger_body_free(b);
+    fx_clock_ms += 1; /* recorded in order, like every fixture append */
+    if ((rc = rxt_enroll(f->l, f->site, k, name, role, 1, 0, 0)) != 0)
+        die("enroll", rc);
 }
 
 static fx *make(bool with_site_records)
@@ -144,7 +141,6 @@ fx *fx_new_bare(void)
 
 void fx_free(fx *f)
 {
-    char cmd[128];
     if (f == NULL)
         return;
     ledger_close(f->l);
@@ -155,8 +151,7 @@ void fx_free(fx *f)
     keys_free(f->nurse);
     keys_free(f->nurse2);
     keys_free(f->admin);
-    (void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
+    if (rxt_rm_rf(f->dir) != 0)
         fprintf(stderr, "audit fixture: cannot remove %s\n", f->dir);
     free(f);
 }

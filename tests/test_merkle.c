@@ -11,6 +11,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "test_util.h"
+
 #include <lmdb.h>
 #include <openssl/evp.h>
 #include <signal.h>
@@ -1076,9 +1078,7 @@ typedef struct lfx {
 
 static void rm_rf(const char *dir)
 {
-    char cmd[128];
-    (void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(rxt_rm_rf(dir), 0);
 }
 
 static ledger_body *note_body(const char *text)
@@ -1129,21 +1129,9 @@ static int batch_fn(ledger_txn *t, void *ud)
 
 static void enroll_pharm(lfx *f)
 {
-    ledger_body *b = NULL;
-    uint8_t pub[KEYS_PUB_BYTES];
-    keys_key_pub(f->pharm, pub);
-    assert_int_equal(ledger_body_new(&b), 0);
-    assert_int_equal(ledger_body_put_bytes(b, "pub", pub, sizeof(pub)), 0);
-    assert_int_equal(ledger_body_put_text(b, "name", "Jane Roe, PharmD"), 0);
-    assert_int_equal(ledger_body_put_text(b, "role", "pharmacist"), 0);
-    assert_int_equal(ledger_body_put_text(b, "license", "LIC-1"), 0);
-    assert_int_equal(ledger_body_put_uint(b, "valid_from", (uint64_t)(T0 - 1000000000000)), 0);
-    ledger_append_opts o = LEDGER_APPEND_INIT;
-    o.type = "key.enroll";
-    o.body = b;
-    o.recorded_ms = f->now;
-    assert_int_equal(ledger_append(f->l, f->site, &o, NULL), 0);
-    ledger_body_free(b);
+    assert_int_equal(rxt_enroll(f->l, f->site, f->pharm, "Jane Roe, PharmD", "pharmacist",
+                                T0 - 1000000000000, 0, f->now),
+                     0);
 }
 
 /* Read every entry back; its hash must be SHA-256(0x00 || its bytes). */
@@ -1217,10 +1205,7 @@ static int teardown(void **state)
 static void verify_ok(lfx *f)
 {
     ledger_verify_result r;
-    int rc = ledger_verify(f->l, 0, NULL, NULL, &r);
-    if (rc != 0)
-        print_error("verify: entry %llu: %s\n", (unsigned long long)r.bad_seq, r.reason);
-    assert_int_equal(rc, 0);
+    assert_int_equal(rxt_verify(f->l, &r), 0);
     assert_false(r.failed);
     assert_int_equal(r.entries, f->count);
 }

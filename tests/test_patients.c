@@ -10,6 +10,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "test_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +41,7 @@ typedef struct fx {
 
 static void rm_rf(const char *dir)
 {
-    char cmd[256];
-    (void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(rxt_rm_rf(dir), 0);
 }
 
 static int setup(void **state)
