@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "keys/keys.h"
 #include "ledger/ident.h"
@@ -89,9 +90,21 @@ int cli_record(const char *name, int argc, char **argv);
 /* Read a whole file of at most @p max bytes, NUL-terminated; prints errors. */
 int cli_read_file(const char *path, char **out, size_t *len, size_t max);
 
+/* Write a file safely: to PATH.tmp (created exclusively), then fsync and
+ * rename over PATH. Errors are printed; abort removes the temporary file. */
+FILE *cli_out_open(const char *path, char *tmp, size_t cap);
+int cli_out_commit(FILE *f, const char *tmp, const char *path);
+void cli_out_abort(FILE *f, const char *tmp);
+int cli_write_file(const char *path, const uint8_t *p, size_t n);
+
 /* Commands. */
 int cmd_audit(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
+int cmd_prove(int argc, char **argv);
+int cmd_consistency(int argc, char **argv);
+int cmd_verify_proof(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_verify_export(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_setting(int argc, char **argv);
 int cmd_registration(int argc, char **argv);

@@ -638,3 +638,52 @@ void cli_print_amendments(ledger *l, uint64_t seq, const char *indent)
     amend_print a = {l, indent, "corrected"};
     (void)ledger_index_each(l, LEDGER_INDEX_AMEND, kb, sizeof(kb), amend_line, &a);
 }
+
+FILE *cli_out_open(const char *path, char *tmp, size_t cap)
+{
+    int n = snprintf(tmp, cap, "%s.tmp", path);
+    FILE *f = n > 0 && (size_t)n < cap ? fopen(tmp, "wbx") : NULL;
+    if (f == NULL)
+        cli_err("cannot create '%s.tmp': %s", path,
+                errno == EEXIST ? "it exists (a previous run was interrupted? remove it)"
+                                : strerror(errno));
+    return f;
+}
+
+int cli_out_commit(FILE *f, const char *tmp, const char *path)
+{
+    bool ok = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
+    int err = errno;
+    ok = fclose(f) == 0 && ok;
+    if (ok && rename(tmp, path) != 0) {
+        err = errno;
+        ok = false;
+    }
+    if (!ok) {
+        cli_err("cannot write '%s': %s", path, strerror(err));
+        remove(tmp);
+        return RX_EXIT_ERROR;
+    }
+    return RX_EXIT_OK;
+}
+
+void cli_out_abort(FILE *f, const char *tmp)
+{
+    if (f != NULL)
+        fclose(f);
+    remove(tmp);
+}
+
+int cli_write_file(const char *path, const uint8_t *p, size_t n)
+{
+    char tmp[4096];
+    FILE *f = cli_out_open(path, tmp, sizeof(tmp));
+    if (f == NULL)
+        return RX_EXIT_ERROR;
+    if (fwrite(p, 1, n, f) != n) {
+        cli_err("cannot write '%s': %s", path, strerror(errno));
+        cli_out_abort(f, tmp);
+        return RX_EXIT_ERROR;
+    }
+    return cli_out_commit(f, tmp, path);
+}

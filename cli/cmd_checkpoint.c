@@ -7,11 +7,14 @@
 
 static const char checkpoint_help[] =
     "usage: rxledger checkpoint --key SITE.key [--passphrase-file F] [--out FILE]\n"
-    "       rxledger checkpoint --list\n\n"
-    "Make a checkpoint: a COSE_Sign1 by the site key over the site, the tree size,\n"
-    "the RFC 9162 Merkle root, the chain head hash and the time. It is stored beside\n"
-    "the chain (nothing is appended to it) and verify checks every stored one;\n"
-    "--out also writes its bytes to FILE. --list shows the stored checkpoints.\n";
+    "       rxledger checkpoint --list\n"
+    "       rxledger checkpoint --size N --out FILE\n\n"
+    "Make a checkpoint: a COSE_Sign1 by the site key over the RFC 9162 Merkle root,\n"
+    "with the tree size, the chain head hash and the time in its protected header\n"
+    "(the signature RFC 9942 receipts reuse: see prove and consistency). It is\n"
+    "stored beside the chain (nothing is appended to it) and verify checks every\n"
+    "stored one; --out also writes its bytes to FILE. --list shows the stored\n"
+    "checkpoints; --size N --out FILE writes the latest stored one of size N.\n";
 
 static void print_cp(const ledger_checkpoint *cp)
 {
@@ -35,12 +38,16 @@ static int list_one(const uint8_t *p, size_t n, const ledger_checkpoint *cp, voi
 
 int cmd_checkpoint(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"key", required_argument, NULL, 'k'}, {"passphrase-file", required_argument, NULL, 'P'},
-        {"out", required_argument, NULL, 'o'}, {"list", no_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
+                                         {"passphrase-file", required_argument, NULL, 'P'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"list", no_argument, NULL, 'l'},
+                                         {"size", required_argument, NULL, 's'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *keypath = NULL, *passfile = NULL, *outpath = NULL;
     bool list = false;
+    uint64_t size = 0;
     keys_key *k = NULL;
     ledger *l = NULL;
     uint8_t buf[LEDGER_CHECKPOINT_MAX];
@@ -61,6 +68,10 @@ int cmd_checkpoint(int argc, char **argv)
         case 'l':
             list = true;
             break;
+        case 's':
+            if (cli_parse_u64(&size, "--size", optarg, 1, UINT64_MAX - 1) != 0)
+                return RX_EXIT_USAGE;
+            break;
         case 'h':
             fputs(checkpoint_help, stdout);
             return RX_EXIT_OK;
@@ -70,8 +81,24 @@ int cmd_checkpoint(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage("checkpoint", "unexpected argument '%s'", argv[optind]);
-    if (list == (keypath != NULL))
-        return cli_usage("checkpoint", "give either --key or --list");
+    if (list + (keypath != NULL) + (size != 0) != 1)
+        return cli_usage("checkpoint", "give one of --key, --list, --size");
+    if (size != 0) {
+        if (outpath == NULL)
+            return cli_usage("checkpoint", "--size N needs --out FILE");
+        if ((rc = cli_open(&l, "checkpoint", true)) != 0)
+            return rc;
+        rc = ledger_checkpoint_get(l, size, buf, sizeof(buf), &len, &cp);
+        if (rc != 0) {
+            cli_err("checkpoint: %s", ledger_errmsg(l));
+            ledger_close(l);
+            return RX_EXIT_ERROR;
+        }
+        ledger_close(l);
+        if ((rc = cli_write_file(outpath, buf, len)) == 0)
+            print_cp(&cp);
+        return rc;
+    }
     if (list) {
         if ((rc = cli_open(&l, "checkpoint", true)) != 0)
             return rc;
@@ -91,13 +118,8 @@ int cmd_checkpoint(int argc, char **argv)
         cli_err("cannot make a checkpoint: %s", ledger_errmsg(l));
         goto done;
     }
-    if (outpath != NULL) {
-        FILE *f = fopen(outpath, "wb");
-        if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
-            cli_err("cannot write '%s'", outpath);
-            goto done;
-        }
-    }
+    if (outpath != NULL && cli_write_file(outpath, buf, len) != 0)
+        goto done;
     print_cp(&cp);
     rc = RX_EXIT_OK;
 done:

@@ -35,6 +35,11 @@ static const command commands[] = {
     {"amend", cmd_amend, "correct an entry by a new entry; the original stays"},
     {"inventory", cmd_inventory, "on hand per NDC and lot, from the ledger"},
     {"checkpoint", cmd_checkpoint, "sign the Merkle root and head with the site key; --list"},
+    {"prove", cmd_prove, "an RFC 9942 receipt: entry SEQ is in the signed tree"},
+    {"consistency", cmd_consistency, "an RFC 9942 receipt: the signed tree extends an older one"},
+    {"verify-proof", cmd_verify_proof, "check a receipt offline with the site key fingerprint"},
+    {"export", cmd_export, "write the regulator export: header, entries, signed checkpoint"},
+    {"verify-export", cmd_verify_export, "check an export offline with the site key fingerprint"},
     {"audit", cmd_audit, "verify, then judge sessions, stock and clocks by the rules"},
     {"policy", cmd_policy, "check, show, list and adopt policy profiles"},
 };

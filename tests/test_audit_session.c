@@ -935,7 +935,7 @@ static void test_audit_session_mon_observer_role(void **state)
     sx x = esk(P1, FX_T0);
     sxs s = run(f, &x);
     rekey r = {NULL, s.discharge, f->kid_pharm};
-    policy_source src = {rekey_next, &r, f->l};
+    policy_source src = {rekey_next, &r, f->l, NULL};
     policy_audit_opts o = POLICY_AUDIT_INIT;
     char why[256];
     assert_int_equal(ledger_iter_open(&r.it, f->l, 0), 0);

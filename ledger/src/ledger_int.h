@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "ledger/ledger.h"
+#include "ledger/merkle.h"
 
 /* ---- growable output buffer with sticky error ---- */
 typedef struct ledger__buf {
@@ -86,6 +87,12 @@ size_t ledger__body_count(const ledger_body *b);
 /* ---- entries ---- */
 #define LEDGER__COSE_TAG  18
 #define LEDGER__ALG_EDDSA (-8)
+/* COSE header labels of signed tree heads and receipts (RFC 9597, RFC 9942) */
+#define LEDGER__HDR_CWT_CLAIMS     15
+#define LEDGER__HDR_VDS            395
+#define LEDGER__HDR_VDP            396
+#define LEDGER__VDS_RFC9162_SHA256 1
+#define LEDGER__HDR_SITE_PUB       (-65537) /* private use: the site's raw public key */
 
 /* Encode a payload map (deterministic) for the given header fields and body. */
 int ledger__payload_build(ledger__buf *out, uint64_t seq, const uint8_t prev[LEDGER_HASH_BYTES],
@@ -107,6 +114,21 @@ int ledger__cose_open(const uint8_t *bytes, size_t len, const uint8_t **prot, si
 /* Spans of the protected header and payload inside a decoded entry (for Sig_structure). */
 int ledger__entry_spans(const ledger_entry *e, const uint8_t **prot, size_t *protlen,
                         const uint8_t **payload, size_t *plen);
+
+/* A signed tree head (checkpoint or receipt) as opened: spans and claims. */
+typedef struct ledger__sth {
+    const uint8_t *prot, *unprot, *sig;
+    size_t protlen, unprotlen;
+    bool attached;        /* the payload carries the root (a checkpoint) */
+    ledger_checkpoint cp; /* claims; root only when attached */
+} ledger__sth;
+/* Sign @p cp (site, size, head, time, root) as a checkpoint. */
+int ledger__tree_head_sign(ledger__buf *out, const keys_key *site_key, const ledger_checkpoint *cp);
+/* Parse strictly (no signature check). */
+int ledger__tree_head_open(ledger__sth *out, const uint8_t *p, size_t n, char *why, size_t whylen);
+/* Check the site key's signature over @p root with the head's protected header. */
+int ledger__tree_head_verify(const ledger__sth *sth, const uint8_t root[LEDGER_HASH_BYTES],
+                             const uint8_t site_pub[KEYS_PUB_BYTES], char *why, size_t whylen);
 
 /* What an entry does to the ledger's state. */
 typedef enum ledger__effkind {
@@ -135,6 +157,24 @@ int ledger__check_rules(const ledger_entry *e, const ledger_keyinfo *signer, led
 
 /* Fill @p out from a key.enroll or genesis entry (kind ENROLL). */
 int ledger__effect_of(const ledger_entry *e, ledger__effect *eff, char *why, size_t whylen);
+
+/* ---- the key table of a chain walk, and one step of it (chain.c) ---- */
+typedef struct ledger__vkey {
+    ledger_keyinfo info;
+    keys_pub *pub;
+} ledger__vkey;
+typedef struct ledger__ktab {
+    ledger__vkey *v; /* v[0] is the site key once genesis is read */
+    size_t n, cap;
+} ledger__ktab;
+ledger__vkey *ledger__ktab_find(ledger__ktab *t, const uint8_t kid[KEYS_KID_BYTES]);
+void ledger__ktab_release(ledger__ktab *t);
+/* Check @p e at position @p expect: seq, link to @p prev (NULL: not checked),
+ * recorded time >= @p prev_rt, the rules, the signature (when @p check_sig);
+ * then apply its effect (enrol, revoke) to @p t. Fills @p eff. */
+int ledger__chain_step(ledger__ktab *t, const ledger_entry *e, uint64_t expect, const uint8_t *prev,
+                       int64_t prev_rt, bool check_sig, ledger__effect *eff, char *why,
+                       size_t whylen);
 
 /* ---- misc ---- */
 void ledger__errf(char *buf, size_t cap, const char *fmt, ...)

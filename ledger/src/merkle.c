@@ -139,9 +139,9 @@ static void shift_to_odd(uint64_t *fn, uint64_t *sn)
     }
 }
 
-int ledger_merkle_verify_inclusion(const uint8_t leaf[LEDGER_HASH_BYTES], uint64_t index,
-                                   uint64_t size, const uint8_t path[][LEDGER_HASH_BYTES],
-                                   size_t npath, const uint8_t root[LEDGER_HASH_BYTES])
+int ledger_merkle_inclusion_root(const uint8_t leaf[LEDGER_HASH_BYTES], uint64_t index,
+                                 uint64_t size, const uint8_t path[][LEDGER_HASH_BYTES],
+                                 size_t npath, uint8_t root[LEDGER_HASH_BYTES])
 {
     uint8_t r[LEDGER_HASH_BYTES];
     uint64_t fn = index, sn;
@@ -161,21 +161,39 @@ int ledger_merkle_verify_inclusion(const uint8_t leaf[LEDGER_HASH_BYTES], uint64
         fn >>= 1;
         sn >>= 1;
     }
-    return sn == 0 && keys_equal(r, root, LEDGER_HASH_BYTES) ? 0 : LEDGER_EVERIFY;
+    if (sn != 0)
+        return LEDGER_EVERIFY;
+    memcpy(root, r, LEDGER_HASH_BYTES);
+    return 0;
 }
 
-int ledger_merkle_verify_consistency(uint64_t size1, uint64_t size2,
-                                     const uint8_t root1[LEDGER_HASH_BYTES],
-                                     const uint8_t root2[LEDGER_HASH_BYTES],
-                                     const uint8_t path[][LEDGER_HASH_BYTES], size_t npath)
+int ledger_merkle_verify_inclusion(const uint8_t leaf[LEDGER_HASH_BYTES], uint64_t index,
+                                   uint64_t size, const uint8_t path[][LEDGER_HASH_BYTES],
+                                   size_t npath, const uint8_t root[LEDGER_HASH_BYTES])
+{
+    uint8_t r[LEDGER_HASH_BYTES];
+    return ledger_merkle_inclusion_root(leaf, index, size, path, npath, r) == 0 &&
+                   keys_equal(r, root, LEDGER_HASH_BYTES)
+               ? 0
+               : LEDGER_EVERIFY;
+}
+
+int ledger_merkle_consistency_root(uint64_t size1, uint64_t size2,
+                                   const uint8_t root1[LEDGER_HASH_BYTES],
+                                   const uint8_t path[][LEDGER_HASH_BYTES], size_t npath,
+                                   uint8_t root2[LEDGER_HASH_BYTES])
 {
     uint8_t fr[LEDGER_HASH_BYTES], sr[LEDGER_HASH_BYTES];
     uint64_t fn, sn;
     size_t i = 0;
     if (size1 == 0 || size1 > size2 || npath > LEDGER_PROOF_MAX)
         return LEDGER_EVERIFY;
-    if (size1 == size2)
-        return npath == 0 && keys_equal(root1, root2, LEDGER_HASH_BYTES) ? 0 : LEDGER_EVERIFY;
+    if (size1 == size2) {
+        if (npath != 0)
+            return LEDGER_EVERIFY;
+        memcpy(root2, root1, LEDGER_HASH_BYTES);
+        return 0;
+    }
     if (npath == 0)
         return LEDGER_EVERIFY;
     /* When size1 is a power of two, its root is the first node of the path. */
@@ -204,8 +222,20 @@ int ledger_merkle_verify_consistency(uint64_t size1, uint64_t size2,
         fn >>= 1;
         sn >>= 1;
     }
-    return sn == 0 && keys_equal(fr, root1, LEDGER_HASH_BYTES) &&
-                   keys_equal(sr, root2, LEDGER_HASH_BYTES)
+    if (sn != 0 || !keys_equal(fr, root1, LEDGER_HASH_BYTES))
+        return LEDGER_EVERIFY;
+    memcpy(root2, sr, LEDGER_HASH_BYTES);
+    return 0;
+}
+
+int ledger_merkle_verify_consistency(uint64_t size1, uint64_t size2,
+                                     const uint8_t root1[LEDGER_HASH_BYTES],
+                                     const uint8_t root2[LEDGER_HASH_BYTES],
+                                     const uint8_t path[][LEDGER_HASH_BYTES], size_t npath)
+{
+    uint8_t r[LEDGER_HASH_BYTES];
+    return ledger_merkle_consistency_root(size1, size2, root1, path, npath, r) == 0 &&
+                   keys_equal(r, root2, LEDGER_HASH_BYTES)
                ? 0
                : LEDGER_EVERIFY;
 }

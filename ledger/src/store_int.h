@@ -39,6 +39,9 @@ int ledger__head_read(ledger *l, MDB_txn *txn, ledger__head *h);
 int ledger__mdb_err(ledger *l, int rc, const char *what);
 /* Begin a read transaction (handles MDB_MAP_RESIZED). */
 int ledger__read_txn(ledger *l, MDB_txn **out);
+/* The site key (kid and raw public key) from the genesis entry. */
+int ledger__site_of(ledger *l, MDB_txn *txn, uint8_t kid[KEYS_KID_BYTES],
+                    uint8_t pub[KEYS_PUB_BYTES]);
 /* Index record of a key: enrolled seq and revoked seq (LEDGER__NO_SEQ if not revoked). */
 int ledger__keyrec_get(ledger *l, MDB_txn *txn, const uint8_t kid[KEYS_KID_BYTES],
                        uint64_t *enrolled, uint64_t *revoked);

@@ -10,51 +10,6 @@
 
 #define PROGRESS_EVERY 4096
 
-typedef struct vkey {
-    ledger_keyinfo info;
-    keys_pub *pub;
-} vkey;
-
-typedef struct ktab {
-    vkey *v;
-    size_t n, cap;
-} ktab;
-
-static vkey *ktab_find(ktab *t, const uint8_t kid[KEYS_KID_BYTES])
-{
-    for (size_t i = 0; i < t->n; i++)
-        if (memcmp(t->v[i].info.kid, kid, KEYS_KID_BYTES) == 0)
-            return &t->v[i];
-    return NULL;
-}
-
-static int ktab_add(ktab *t, const ledger_keyinfo *info)
-{
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        vkey *nv = realloc(t->v, cap * sizeof(*nv));
-        if (nv == NULL)
-            return LEDGER_ENOMEM;
-        t->v = nv;
-        t->cap = cap;
-    }
-    vkey *k = &t->v[t->n];
-    k->info = *info;
-    k->pub = NULL;
-    int rc = keys_pub_new(&k->pub, info->pub);
-    if (rc != 0)
-        return rc;
-    t->n++;
-    return 0;
-}
-
-static void ktab_release(ktab *t)
-{
-    for (size_t i = 0; i < t->n; i++)
-        keys_pub_free(t->v[i].pub);
-    free(t->v);
-}
-
 static int finding(ledger_verify_result *out, uint64_t seq, const char *why)
 {
     out->failed = true;
@@ -98,58 +53,15 @@ static int merkle_check(vstate *vs, uint64_t seq, const uint8_t leaf[LEDGER_HASH
     }
 }
 
-static int check_entry(vstate *vs, ktab *t, const ledger_entry *e, uint64_t expect,
+static int check_entry(vstate *vs, ledger__ktab *t, const ledger_entry *e, uint64_t expect,
                        const uint8_t *prev, int64_t prev_rt, unsigned flags, char *why,
                        size_t whylen)
 {
     ledger__effect eff;
-    vkey *signer;
-    const uint8_t *prot, *payload;
-    size_t protlen, plen;
-    int rc;
-    if (e->seq != expect) {
-        ledger__errf(why, whylen, "payload says seq %llu but is stored at seq %llu",
-                     (unsigned long long)e->seq, (unsigned long long)expect);
-        return LEDGER_EINVAL;
-    }
-    if (!keys_equal(e->prev, prev, LEDGER_HASH_BYTES)) {
-        ledger__errf(why, whylen, "prev does not match the hash of entry %llu",
-                     (unsigned long long)(expect - 1));
-        return LEDGER_EINVAL;
-    }
-    if (e->recorded_ms < prev_rt) {
-        ledger__errf(why, whylen, "recorded time earlier than the previous entry's");
-        return LEDGER_ECLOCK;
-    }
-    signer = e->seq == 0 ? NULL : ktab_find(t, e->kid);
-    rc = ledger__check_rules(e, signer != NULL ? &signer->info : NULL, &eff, why, whylen);
-    if (rc != 0)
+    int rc = ledger__chain_step(t, e, expect, prev, prev_rt,
+                                (flags & LEDGER_VERIFY_NO_SIGNATURES) == 0, &eff, why, whylen);
+    if (rc != 0 || (eff.kind == LEDGER__EFF_ENROLL && e->seq != 0))
         return rc;
-    if (e->seq == 0) {
-        if ((rc = ktab_add(t, &eff.key)) != 0)
-            return rc;
-        signer = &t->v[t->n - 1];
-    }
-    if ((flags & LEDGER_VERIFY_NO_SIGNATURES) == 0) {
-        ledger__buf tbs;
-        if ((rc = ledger__entry_spans(e, &prot, &protlen, &payload, &plen)) != 0)
-            return rc;
-        ledger__buf_init(&tbs, LEDGER_MAX_ENTRY_BYTES + 128);
-        ledger__sig_structure(&tbs, prot, protlen, payload, plen);
-        rc = tbs.err != 0 ? tbs.err : keys_pub_verify(signer->pub, e->sig, tbs.p, tbs.len);
-        ledger__buf_release(&tbs);
-        if (rc != 0) {
-            ledger__errf(why, whylen, "signature does not verify");
-            return rc;
-        }
-    }
-    if (eff.kind == LEDGER__EFF_ENROLL && e->seq != 0) {
-        if (ktab_find(t, eff.key.kid) != NULL) {
-            ledger__errf(why, whylen, "enrols a key that is already enrolled");
-            return LEDGER_EEXIST;
-        }
-        return ktab_add(t, &eff.key);
-    }
     /* The derived index must hold this entry's record. */
     uint8_t ik[33], iv[8];
     size_t ikn = 0;
@@ -176,19 +88,6 @@ static int check_entry(vstate *vs, ktab *t, const ledger_entry *e, uint64_t expe
                          (unsigned long long)eff.ref);
             return LEDGER_EINVAL;
         }
-        return 0;
-    }
-    if (eff.kind == LEDGER__EFF_REVOKE) {
-        vkey *target = ktab_find(t, eff.target);
-        if (target == NULL || target->info.enrolled_seq == 0 || target->info.revoked) {
-            ledger__errf(why, whylen,
-                         "revokes a key that is not enrolled, already revoked, "
-                         "or the site key");
-            return LEDGER_EINVAL;
-        }
-        target->info.revoked = true;
-        target->info.revoked_seq = e->seq;
-        target->info.revoked_ms = e->recorded_ms;
     }
     return 0;
 }
@@ -201,7 +100,8 @@ static int snapshot_node(void *ud, unsigned level, uint64_t index, uint8_t out[L
 
 /* Every stored checkpoint: signed by the site key, and its root and head are
  * the chain's at its size (read in the same snapshot as the chain). */
-static int check_checkpoints(vstate *vs, const ktab *t, uint64_t count, ledger_verify_result *out)
+static int check_checkpoints(vstate *vs, const ledger__ktab *t, uint64_t count,
+                             ledger_verify_result *out)
 {
     MDB_cursor *cur = NULL;
     MDB_val k, v;
@@ -244,7 +144,7 @@ done:
 }
 
 /* The key index must say exactly what the chain says. */
-static int check_index(ledger *l, MDB_txn *txn, ktab *t, ledger_verify_result *out)
+static int check_index(ledger *l, MDB_txn *txn, ledger__ktab *t, ledger_verify_result *out)
 {
     MDB_stat st;
     char why[LEDGER_ERRMSG_MAX];
@@ -278,7 +178,7 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    ktab t = {NULL, 0, 0};
+    ledger__ktab t = {NULL, 0, 0};
     static vstate vs_zero;
     vstate vs = vs_zero;
     vs.l = l;
@@ -383,6 +283,6 @@ done:
         mdb_cursor_close(cur);
     if (txn != NULL)
         mdb_txn_abort(txn);
-    ktab_release(&t);
+    ledger__ktab_release(&t);
     return rc;
 }

@@ -391,7 +391,7 @@ static void on_session_step(audit *a, const ledger_entry *e)
         adose *d = &s->doses[s->ndoses++];
         d->seq = e->seq;
         d->ms = e->event_ms;
-        d->mg = a->l != NULL ? policy__quantity(a->l, e, "mg") : uint_of(e, "mg");
+        d->mg = audit__qty(a, e, "mg");
         d->device = uint_of(e, "device");
         d->ml_ul = uint_of(e, "ml");
         d->conc_ug_ml = uint_of(e, "concentration");
@@ -532,6 +532,7 @@ int policy_audit(const policy_source *src, const policy_audit_opts *opts, policy
     a.ud = ud;
     a.sum = out;
     a.l = src->l;
+    a.src = src;
     if ((rc = policy_profile_for_drug(&a.shipped_esk, "esketamine", why, whylen)) != 0 ||
         (rc = policy_profile_for_drug(&a.shipped_ket, "ketamine", why, whylen)) != 0)
         goto done;
@@ -613,13 +614,34 @@ void policy_source_ledger_close(policy_source *src)
         ledger_iter_free(src->ud);
 }
 
+int policy__broken_chain(uint64_t bad_seq, const char *reason, int cause, policy_finding_fn fn,
+                         void *ud)
+{
+    policy_finding f;
+    /* Integrity first: nothing from the first bad entry on is trusted or judged. */
+    const char *rule = cause == LEDGER_EROLE || cause == LEDGER_EREVOKED ||
+                               cause == LEDGER_ENOTVALID || cause == LEDGER_ESIGNER
+                           ? "KEY-ROLE"
+                       : cause == LEDGER_ECLOCK ? "TIME-ORDER"
+                                                : "CHAIN";
+    memset(&f, 0, sizeof(f));
+    (void)snprintf(f.rule, sizeof(f.rule), "%s", rule);
+    f.severity = POLICY_FAIL;
+    f.evidence[0] = bad_seq;
+    f.nevidence = 1;
+    (void)snprintf(f.message, sizeof(f.message),
+                   "entry %llu: %.200s; entries from %llu on are not trusted and were not audited",
+                   (unsigned long long)bad_seq, reason, (unsigned long long)bad_seq);
+    /* Reported whatever --rule says: every other finding rests on it. */
+    return fn(&f, ud);
+}
+
 int policy_audit_ledger(ledger *l, const policy_audit_opts *opts, policy_finding_fn fn, void *ud,
                         policy_audit_summary *out, char *why, size_t whylen)
 {
     ledger_verify_result vr;
     policy_audit_opts o = *opts;
     policy_source src;
-    policy_finding f;
     bool broken = false;
     int rc = ledger_verify(l, 0, o.progress, o.progress_ud, &vr);
     memset(out, 0, sizeof(*out));
@@ -628,24 +650,8 @@ int policy_audit_ledger(ledger *l, const policy_audit_opts *opts, policy_finding
         return rc;
     }
     if (rc == LEDGER_EVERIFY) {
-        /* Integrity first: nothing from the first bad entry on is trusted or judged. */
-        const char *rule = vr.cause == LEDGER_EROLE || vr.cause == LEDGER_EREVOKED ||
-                                   vr.cause == LEDGER_ENOTVALID || vr.cause == LEDGER_ESIGNER
-                               ? "KEY-ROLE"
-                           : vr.cause == LEDGER_ECLOCK ? "TIME-ORDER"
-                                                       : "CHAIN";
-        memset(&f, 0, sizeof(f));
-        (void)snprintf(f.rule, sizeof(f.rule), "%s", rule);
-        f.severity = POLICY_FAIL;
-        f.evidence[0] = vr.bad_seq;
-        f.nevidence = 1;
-        (void)snprintf(
-            f.message, sizeof(f.message),
-            "entry %llu: %.200s; entries from %llu on are not trusted and were not audited",
-            (unsigned long long)vr.bad_seq, vr.reason, (unsigned long long)vr.bad_seq);
-        /* Reported whatever --rule says: every other finding rests on it. */
         broken = true;
-        if (fn(&f, ud) != 0)
+        if (policy__broken_chain(vr.bad_seq, vr.reason, vr.cause, fn, ud) != 0)
             return 0;
         o.trusted = vr.bad_seq;
     }

@@ -129,7 +129,8 @@ typedef struct audit {
     void *ud;
     policy_audit_summary *sum;
     ledger *l; /* for corrections, may be NULL */
-    int stop;  /* non-zero: the callback asked to stop, or an error */
+    const policy_source *src;
+    int stop; /* non-zero: the callback asked to stop, or an error */
     policy_profile shipped_esk, shipped_ket;
     AVEC(akey) keys;
     AVEC(apatient) patients; /* sorted by commitment */
@@ -176,5 +177,12 @@ void audit__pmf_end(audit *a);
 void audit__stock_entry(audit *a, const ledger_entry *e);
 void audit__stock_end(audit *a);
 void audit__stock_free(audit *a);
+
+/* Report a broken chain (verify or verify-export) as the first finding. */
+int policy__broken_chain(uint64_t bad_seq, const char *reason, int cause, policy_finding_fn fn,
+                         void *ud);
+
+/* A quantity as corrected by amendments (ledger or source hook). */
+uint64_t audit__qty(audit *a, const ledger_entry *e, const char *key);
 
 #endif

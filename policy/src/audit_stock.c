@@ -144,11 +144,13 @@ static int64_t as_of(const audit *a)
     return a->o->now_ms != 0 ? a->o->now_ms : a->last_ms;
 }
 
-static uint64_t qty(audit *a, const ledger_entry *e, const char *key)
+uint64_t audit__qty(audit *a, const ledger_entry *e, const char *key)
 {
     uint64_t v = 0;
     if (a->l != NULL)
         return policy__quantity(a->l, e, key);
+    if (a->src != NULL && a->src->quantity != NULL)
+        return a->src->quantity(a->src->ud, e, key);
     (void)ledger_entry_get_uint(e, key, &v);
     return v;
 }
@@ -386,7 +388,7 @@ static void draw(audit *a, const ledger_entry *e, alot *lt, uint64_t mg)
 
 static void on_count(audit *a, const ledger_entry *e, alot *lt)
 {
-    uint64_t units = qty(a, e, "on-hand");
+    uint64_t units = audit__qty(a, e, "on-hand");
     char when[24], day[11], day2[11];
     audit__hm(when, e->event_ms);
     if (!lt->received ? (units != 0 || lt->on_hand_mg != 0)
@@ -585,8 +587,8 @@ void audit__stock_entry(audit *a, const ledger_entry *e)
     if (is_type(e, "stock.receive")) {
         uint64_t exp;
         if (lt->unit_mg == 0)
-            lt->unit_mg = qty(a, e, "unit-mg");
-        uint64_t c = qty(a, e, "containers"), per = qty(a, e, "units-per-container");
+            lt->unit_mg = audit__qty(a, e, "unit-mg");
+        uint64_t c = audit__qty(a, e, "containers"), per = audit__qty(a, e, "units-per-container");
         uint64_t units = per != 0 && c > UINT64_MAX / per ? UINT64_MAX : c * per;
         if (ledger_entry_get_uint(e, "expires", &exp) == 0 && exp <= (uint64_t)INT64_MAX)
             lt->expires_ms = (int64_t)exp;
@@ -594,13 +596,13 @@ void audit__stock_entry(audit *a, const ledger_entry *e)
         lt->on_hand_mg = sat_add(lt->on_hand_mg, mg_of(units, lt->unit_mg));
         lt->last_seq = e->seq;
     } else if (is_type(e, "dose")) {
-        draw(a, e, lt, qty(a, e, "mg"));
+        draw(a, e, lt, audit__qty(a, e, "mg"));
     } else if (is_type(e, "waste")) {
-        uint64_t mg = qty(a, e, "mg");
+        uint64_t mg = audit__qty(a, e, "mg");
         draw(a, e, lt, mg);
         await_witness(a, e, lt, mg);
     } else if (is_type(e, "stock.destroy")) {
-        uint64_t units = qty(a, e, "units");
+        uint64_t units = audit__qty(a, e, "units");
         lt->on_hand_mg = sat_add(lt->on_hand_mg, -mg_of(units, lt->unit_mg));
         lt->last_seq = e->seq;
         await_witness(a, e, lt, units);
@@ -611,7 +613,7 @@ void audit__stock_entry(audit *a, const ledger_entry *e)
             a->stop = LEDGER_ENOMEM;
             return;
         }
-        lt->on_hand_mg = sat_add(lt->on_hand_mg, -mg_of(qty(a, e, "units"), lt->unit_mg));
+        lt->on_hand_mg = sat_add(lt->on_hand_mg, -mg_of(audit__qty(a, e, "units"), lt->unit_mg));
         lt->last_seq = e->seq;
         lo->seq = e->seq;
         lo->discovered_ms =

@@ -4,9 +4,10 @@
 usage: check_checkpoint.py CHECKPOINT.cbor SITE.pub FINGERPRINT ENTRY0.cbor ...
 The entries are the chain's first entries, as stored (rxledger show N --raw).
 Checks: the site key matches the trusted fingerprint; the COSE_Sign1 is signed
-by it over the Sig_structure; the payload is deterministic CBOR; size, root
-(RFC 9162 MTH over the entry hashes, computed here) and head agree with the
-entries. Prints 'N passed, 0 failed' and exits 0, or names the failure.
+by it over the Sig_structure whose payload is the root; the protected header
+is deterministic CBOR with alg, kid, the claims (head, size, time) and the
+RFC 9942 vds; size, root (RFC 9162 MTH over the entry hashes, computed here)
+and head agree with the entries. Prints 'N passed, 0 failed' and exits 0, or names the failure.
 """
 import hashlib
 import sys
@@ -51,17 +52,19 @@ check(isinstance(obj, cbor2.CBORTag) and obj.tag == 18, "a tagged COSE_Sign1")
 prot, unprot, payload, sig = obj.value
 check(unprot == {}, "empty unprotected header")
 kid = hashlib.sha256(pub).digest()[:16]
-check(cbor2.loads(prot) == {1: -8, 4: kid}, "protected header names the site key")
+h = cbor2.loads(prot)
+check(cbor2.dumps(h, canonical=True) == prot, "protected header is deterministic CBOR")
+check(set(h) == {1, 4, 15, 395} and h[1] == -8 and h[4] == kid and h[395] == 1,
+      "protected header: EdDSA, the site key's kid, claims, vds RFC9162_SHA256")
+claims = h[15]
+check(set(claims) == {"head", "size", "time"}, "claims: head, size, time")
+check(isinstance(payload, bytes) and len(payload) == 32, "payload is the 32-byte root")
 pub_key.verify(sig, cbor2.dumps(["Signature1", prot, b"", payload]))
 checks += 1
-p = cbor2.loads(payload)
-check(cbor2.dumps(p, canonical=True) == payload, "payload is deterministic CBOR")
-check(set(p) == {"v", "site", "size", "root", "head", "time"} and p["v"] == 1, "fields")
-check(p["site"] == kid, "site is the site key's kid")
-check(p["size"] == len(entries), "size is the number of entries given")
+check(claims["size"] == len(entries), "size is the number of entries given")
 leaves = [hashlib.sha256(b"\x00" + e).digest() for e in entries]
-check(p["root"] == mth(leaves), "root is the RFC 9162 root of the entries")
-check(p["head"] == leaves[-1], "head is the last entry's hash")
+check(payload == mth(leaves), "root is the RFC 9162 root of the entries")
+check(claims["head"] == leaves[-1], "head is the last entry's hash")
 genesis = cbor2.loads(cbor2.loads(entries[0]).value[2])
 check(genesis["body"]["site_pub"] == pub, "the genesis entry carries the same site key")
 print(f"{checks} passed, 0 failed")

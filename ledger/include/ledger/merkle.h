@@ -68,6 +68,26 @@ __attribute__((warn_unused_result)) int ledger_merkle_verify_consistency(
     uint64_t size1, uint64_t size2, const uint8_t root1[LEDGER_HASH_BYTES],
     const uint8_t root2[LEDGER_HASH_BYTES], const uint8_t path[][LEDGER_HASH_BYTES], size_t npath);
 
+/**
+ * The root that @p leaf at @p index with @p path implies for a tree of @p size
+ * leaves (RFC 9162 2.1.3.2 without the final comparison): what a receipt with a
+ * detached payload is checked with.
+ * @return 0, LEDGER_EVERIFY (index out of range, path of the wrong length).
+ */
+__attribute__((warn_unused_result)) int
+ledger_merkle_inclusion_root(const uint8_t leaf[LEDGER_HASH_BYTES], uint64_t index, uint64_t size,
+                             const uint8_t path[][LEDGER_HASH_BYTES], size_t npath,
+                             uint8_t root[LEDGER_HASH_BYTES]);
+
+/**
+ * RFC 9162 2.1.4.2 without the final comparison of the new root: checks that
+ * @p path leads to @p root1 for @p size1 and returns the root of @p size2 it implies.
+ * @return 0, LEDGER_EVERIFY.
+ */
+__attribute__((warn_unused_result)) int ledger_merkle_consistency_root(
+    uint64_t size1, uint64_t size2, const uint8_t root1[LEDGER_HASH_BYTES],
+    const uint8_t path[][LEDGER_HASH_BYTES], size_t npath, uint8_t root2[LEDGER_HASH_BYTES]);
+
 /** A signed checkpoint: the site key's statement of the tree at one size. */
 typedef struct ledger_checkpoint {
     uint8_t site[KEYS_KID_BYTES];    /**< the site key's kid (the genesis signer) */
@@ -104,6 +124,58 @@ typedef int (*ledger_checkpoint_fn)(const uint8_t *p, size_t n, const ledger_che
 
 /** Every stored checkpoint, oldest first (each verified against the site key). */
 int ledger_checkpoint_each(ledger *l, ledger_checkpoint_fn fn, void *ud);
+
+/**
+ * The stored checkpoint of tree size @p size (the latest made at that size), or
+ * with @p size 0 the latest of all. @return 0, LEDGER_ENOTFOUND, storage errors.
+ */
+int ledger_checkpoint_get(ledger *l, uint64_t size, uint8_t *out, size_t cap, size_t *outlen,
+                          ledger_checkpoint *cp);
+
+/* ---- receipts (RFC 9942 COSE Receipts, verifiable data structure RFC9162_SHA256) ---- */
+
+#define LEDGER_RECEIPT_MAX 4096 /**< largest encoded receipt */
+
+/** What a receipt proves. */
+typedef enum ledger_receipt_kind {
+    LEDGER_RECEIPT_INCLUSION = 1,  /**< an entry is leaf `index` of the signed tree */
+    LEDGER_RECEIPT_CONSISTENCY = 2 /**< the signed tree extends the tree of size `index` */
+} ledger_receipt_kind;
+
+/** A verified receipt. */
+typedef struct ledger_receipt_info {
+    ledger_receipt_kind kind;
+    ledger_checkpoint cp;  /**< the signed tree head, root recomputed from the proof */
+    uint64_t index;        /**< inclusion: the leaf index; consistency: the old size */
+    ledger_checkpoint old; /**< consistency: the earlier checkpoint it extends */
+} ledger_receipt_info;
+
+/**
+ * Inclusion receipt of entry @p seq under the stored checkpoint of size @p size
+ * (0: the latest checkpoint): the checkpoint's protected header and signature,
+ * the RFC 9162 path in the unprotected header, the payload detached.
+ * @return 0, LEDGER_ENOTFOUND (no such checkpoint), LEDGER_EINVAL (seq not below
+ *         the size), LEDGER_ETOOBIG, storage errors.
+ */
+int ledger_receipt_inclusion(ledger *l, uint64_t seq, uint64_t size, uint8_t *out, size_t cap,
+                             size_t *outlen, ledger_checkpoint *cp);
+
+/** Consistency receipt: the checkpoint of size @p size (0: latest) extends size @p old. */
+int ledger_receipt_consistency(ledger *l, uint64_t old, uint64_t size, uint8_t *out, size_t cap,
+                               size_t *outlen, ledger_checkpoint *cp);
+
+/**
+ * Verify a receipt offline against the trusted site key fingerprint @p fpr.
+ * For an inclusion receipt @p subject is the entry's bytes; for a consistency
+ * receipt it is the earlier checkpoint. One answer: the proof, the subject and
+ * the signature all check, or not.
+ * @return 0, LEDGER_EENCODING (malformed; detail in @p why), LEDGER_EVERIFY.
+ */
+__attribute__((warn_unused_result)) int ledger_receipt_verify(const uint8_t *receipt, size_t rlen,
+                                                              const uint8_t *subject, size_t slen,
+                                                              const uint8_t fpr[KEYS_FPR_BYTES],
+                                                              ledger_receipt_info *out, char *why,
+                                                              size_t whylen);
 
 #ifdef __cplusplus
 }

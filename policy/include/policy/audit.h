@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ledger/ledger.h"
 #include "policy/policy.h"
@@ -56,6 +57,8 @@ typedef struct policy_source {
     int (*next)(void *ud, ledger_entry *out);
     void *ud;
     ledger *l; /**< when the source is a ledger: for corrections (amendments); may be NULL */
+    /** Otherwise, optionally: @p key of @p e as corrected by later amendments. */
+    uint64_t (*quantity)(void *ud, const ledger_entry *e, const char *key);
 } policy_source;
 
 /** What to audit. Fill with POLICY_AUDIT_INIT. */
@@ -111,6 +114,18 @@ int policy_audit(const policy_source *src, const policy_audit_opts *opts, policy
  */
 int policy_audit_ledger(ledger *l, const policy_audit_opts *opts, policy_finding_fn fn, void *ud,
                         policy_audit_summary *out, char *why, size_t whylen);
+
+/**
+ * The same audit over an export file (docs/format.md 5c): the file is verified
+ * first with the trusted site key fingerprint @p fpr (a problem is the first
+ * finding: CHAIN, KEY-ROLE or TIME-ORDER, and nothing from there on is judged),
+ * then its context and entries are audited with corrections applied.
+ * @p in must be seekable. @return as policy_audit_ledger(); LEDGER_EIO when the
+ * file cannot be read.
+ */
+int policy_audit_export(FILE *in, const uint8_t fpr[KEYS_FPR_BYTES], const policy_audit_opts *opts,
+                        policy_finding_fn fn, void *ud, policy_audit_summary *out, char *why,
+                        size_t whylen);
 
 /** A source over a ledger, from seq 0. Free with policy_source_ledger_close(). */
 int policy_source_ledger(policy_source *out, ledger *l);
