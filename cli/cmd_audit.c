@@ -13,7 +13,8 @@
 
 static const char audit_help[] =
     "usage: rxledger audit [--from DATE] [--to DATE] [--patient MRN] [--rule ID]\n"
-    "                      [--format text|json|csv] [--policy FILE] [--now TIME]\n\n"
+    "                      [--format text|json|csv] [--policy FILE] [--now TIME]\n"
+    "                      [--export FILE.cbor --site-key FINGERPRINT]\n\n"
     "Verify the chain, then judge every session by the policy profile in force on\n"
     "its date (or by --policy FILE, a what-if), and the stock, inventory, loss,\n"
     "key and timing rules. Each finding: rule id, FAIL or FLAG, the session or\n"
@@ -22,7 +23,10 @@ static const char audit_help[] =
     "patient's sessions; --rule one rule (a broken chain is always reported);\n"
     "--now is the time running clocks are judged at (RFC 3339; default: now). Exit 0 when nothing "
     "FAILs (FLAGs alone: 0), 3 when\n"
-    "anything FAILs, 1 on error. Rules: docs/policy.md.\n";
+    "anything FAILs, 1 on error. Rules: docs/policy.md.\n"
+    "--export audits an export file instead of the ledger (no ledger needed): it\n"
+    "is verified first against the site key fingerprint, and a problem is the\n"
+    "first finding (CHAIN, KEY-ROLE or TIME-ORDER), as for the ledger.\n";
 
 typedef struct found {
     policy_finding *v;
@@ -78,7 +82,8 @@ static void session_title(ledger *l, uint64_t id, char *out, size_t cap)
     const uint8_t *p;
     size_t n;
     (void)snprintf(out, cap, "session %llu", (unsigned long long)id);
-    if (buf != NULL && ledger_read_entry(l, id, buf, LEDGER_MAX_ENTRY_BYTES, &e) == 0) {
+    if (buf != NULL && l != NULL &&
+        ledger_read_entry(l, id, buf, LEDGER_MAX_ENTRY_BYTES, &e) == 0) {
         (void)ledger_entry_get_text(&e, "drug", drug, sizeof(drug));
         (void)ledger_entry_get_text(&e, "setting", setting, sizeof(setting));
         if (ledger_entry_get_bytes(&e, "patient", &p, &n) == 0 && n == 32)
@@ -257,12 +262,16 @@ int cmd_audit(int argc, char **argv)
                                          {"format", required_argument, NULL, 'F'},
                                          {"policy", required_argument, NULL, 'P'},
                                          {"now", required_argument, NULL, 'n'},
+                                         {"export", required_argument, NULL, 'x'},
+                                         {"site-key", required_argument, NULL, 'k'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     policy_audit_opts o = POLICY_AUDIT_INIT;
     policy_audit_summary sum;
     policy_profile what_if;
-    const char *format = "text", *patient = NULL, *policy_file = NULL;
+    const char *format = "text", *patient = NULL, *policy_file = NULL, *export_file = NULL;
+    uint8_t fpr[KEYS_FPR_BYTES];
+    bool have_fpr = false;
     char why[POLICY_WHY_MAX];
     found fs = {NULL, 0, 0};
     ledger *l = NULL;
@@ -299,6 +308,14 @@ int cmd_audit(int argc, char **argv)
             if ((rc = cli_parse_time(&o.now_ms, "--now", optarg)) != 0)
                 return rc;
             break;
+        case 'x':
+            export_file = optarg;
+            break;
+        case 'k':
+            if (keys_fpr_parse(fpr, optarg) != 0)
+                return cli_usage("audit", "bad --site-key: not a 64-hex-digit fingerprint");
+            have_fpr = true;
+            break;
         case 'h':
             fputs(audit_help, stdout);
             return RX_EXIT_OK;
@@ -308,6 +325,10 @@ int cmd_audit(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage("audit", "unexpected argument '%s'", argv[optind]);
+    if ((export_file != NULL) != have_fpr)
+        return cli_usage("audit", "--export FILE and --site-key FINGERPRINT go together");
+    if (export_file != NULL && patient != NULL)
+        return cli_usage("audit", "--patient needs the ledger's identity store: not with --export");
     if (o.from_ms != 0 && o.to_ms != 0 && o.to_ms <= o.from_ms)
         return cli_usage("audit", "--to must not be before --from");
     if (policy_file != NULL) {
@@ -325,6 +346,19 @@ int cmd_audit(int argc, char **argv)
     }
     if (o.now_ms == 0)
         o.now_ms = cli_now_ms();
+    if (export_file != NULL) {
+        FILE *f = fopen(export_file, "rb");
+        if (f == NULL) {
+            cli_err("cannot open '%s': %s", export_file, strerror(errno));
+            return RX_EXIT_ERROR;
+        }
+        setvbuf(f, NULL, _IOFBF, 1 << 20);
+        o.progress = cli_progress;
+        o.progress_ud = "auditing export";
+        rc = policy_audit_export(f, fpr, &o, keep, &fs, &sum, why, sizeof(why));
+        fclose(f);
+        goto audited;
+    }
     if ((rc = cli_open(&l, "audit", true)) != 0)
         return rc;
     if (patient != NULL) {
@@ -343,6 +377,7 @@ int cmd_audit(int argc, char **argv)
     o.progress = cli_progress;
     o.progress_ud = "auditing";
     rc = policy_audit_ledger(l, &o, keep, &fs, &sum, why, sizeof(why));
+audited:
     cli_progress_end();
     if (rc != 0) {
         cli_err("cannot audit: %s", why);

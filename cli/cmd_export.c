@@ -149,7 +149,7 @@ int cmd_export(int argc, char **argv)
     }
     if (ids) {
         char why[LEDGER_ERRMSG_MAX];
-        if (ledger_ids_open(&store, cli_g.dir, false, why, sizeof(why)) != 0) {
+        if (ledger_ids_open(&store, cli_ledger_dir("export"), false, why, sizeof(why)) != 0) {
             cli_err("cannot open the identity store: %s", why);
             goto done;
         }

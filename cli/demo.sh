@@ -133,6 +133,35 @@ set -e
 echo "(exit status 3: FAIL findings)"
 run audit --rule MON-DURATION --format csv || true
 
+step "The regulator's copy: an export, verified and audited offline with the fingerprint alone"
+FPR=$("$RXLEDGER" key fingerprint site.pub | awk '/^fingerprint/ {print $2}')
+run export --key site.key --out export.cbor
+run verify-export export.cbor --site-key "$FPR"
+set +e
+run audit --export export.cbor --site-key "$FPR" --rule MON-DURATION
+rc=$?
+set -e
+[ "$rc" = 3 ] || { echo "demo: the audit of the export disagrees with the ledger's (exit $rc)" >&2; exit 1; }
+echo "(exit status 3: the same finding, from the file)"
+step "A receipt: session 1's dose is in the tree the site signed; later, nothing was rewritten"
+run prove "$((S1 + 2))" --out dose-receipt.cbor
+"$RXLEDGER" show "$((S1 + 2))" --raw >dose.cbor
+run verify-proof dose-receipt.cbor dose.cbor --site-key "$FPR"
+OLD=$("$RXLEDGER" checkpoint --list | tail -1 | awk '{print $3}')
+run checkpoint --size "$OLD" --out old-checkpoint.cbor
+run note --text "end of day" --key alee.key
+run checkpoint --key site.key
+run consistency --old "$OLD" --out consistency.cbor
+run verify-proof consistency.cbor old-checkpoint.cbor --site-key "$FPR"
+step "An export altered in transit: one byte flipped"
+python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[len(d) // 2] ^= 1; open(sys.argv[2], "wb").write(d)' export.cbor altered.cbor
+set +e
+run verify-export altered.cbor --site-key "$FPR"
+rc=$?
+set -e
+[ "$rc" = 3 ] || { echo "demo: the altered export was not caught (exit $rc)" >&2; exit 1; }
+echo "(exit status 3: verification finding)"
+
 step "Someone edits a copy of the ledger file directly: one byte of a dose"
 cp -r clinic tampered
 printf '$ rxl-tamper tampered flip %s payload\n' "$((S1 + 2))"

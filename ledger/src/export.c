@@ -12,8 +12,9 @@
 #define ITEM_MAX    (LEDGER_MAX_ENTRY_BYTES + 64) /* an entry or the trailer */
 #define MAX_NESTING 16
 
-static const char *const context_types[] = {"genesis",      "key.enroll",      "key.revoke",
-                                            "policy.adopt", "setting.certify", "patient.enroll"};
+static const char *const context_types[] = {"genesis",        "key.enroll",      "key.revoke",
+                                            "policy.adopt",   "setting.certify", "registration",
+                                            "patient.enroll", "stock.receive"};
 
 static bool is_context_type(const char *t)
 {
@@ -327,19 +328,24 @@ int ledger_export_write(ledger *l, const keys_key *site_key, const ledger_export
     memset(&w, 0, sizeof(w));
     w.l = l;
     ledger__buf_init(&w.ctx, LEDGER_EXPORT_HEADER_MAX / 2);
+    /* the range is checked before anything is signed or stored */
+    uint8_t headh[LEDGER_HASH_BYTES];
+    uint64_t count = 0;
+    if ((rc = ledger_head(l, &count, headh)) != 0)
+        goto done;
+    if (count == 0 || o->from_seq > o->to_seq || o->from_seq >= count) {
+        ledger__errf(l->err, sizeof(l->err),
+                     "the range starts at seq %llu but the ledger's last entry is seq %llu",
+                     (unsigned long long)o->from_seq, (unsigned long long)(count - 1));
+        rc = LEDGER_EINVAL;
+        goto done;
+    }
     /* the trailer first: it fixes the size everything else is read at */
     if ((rc = ledger_checkpoint_make(l, site_key, cpb, sizeof(cpb), &cpn, &info->trailer)) != 0)
         goto done;
     const uint64_t size = info->trailer.size;
     const uint64_t from = o->from_seq;
     const uint64_t to = o->to_seq < size - 1 ? o->to_seq : size - 1;
-    if (from > to) {
-        ledger__errf(l->err, sizeof(l->err),
-                     "the range starts at seq %llu but the ledger's last entry is seq %llu",
-                     (unsigned long long)from, (unsigned long long)(size - 1));
-        rc = LEDGER_EINVAL;
-        goto done;
-    }
     info->from = from;
     info->count = to - from + 1;
     info->size = size;

@@ -105,13 +105,13 @@ expect_ne() {
 
 # expect_match TEXT ERE DESC: some line of TEXT matches the extended regex.
 expect_match() {
-    printf '%s\n' "$1" | grep -Eq -- "$2" || fail "$3: no line matches /$2/"
+    grep -Eq -- "$2" <<<"$1" || fail "$3: no line matches /$2/"
     pass
 }
 
 # expect_nomatch TEXT ERE DESC
 expect_nomatch() {
-    if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+    if grep -Eq -- "$2" <<<"$1"; then
         fail "$3: a line matches /$2/"
     fi
     pass

@@ -707,78 +707,82 @@ class Stack:
 
 # ------------------------------------------------------------------- export
 
+def hfail(msg):
+    fail("item 1 (the header): " + msg)
+
+
 def check_header(h):
     if type(h) is not dict:
-        fail("item 0: the header is not a map")
+        hfail("not a map")
     keys = set(h)
     if not HEADER_KEYS <= keys or not keys <= HEADER_KEYS | {"identities"}:
         extra = sorted(map(str, keys - HEADER_KEYS - {"identities"}))
         missing = sorted(HEADER_KEYS - keys)
-        fail("item 0: header keys: " + ", ".join(
+        hfail("keys: " + ", ".join(
             [f"unexpected '{k}'" for k in extra] +
             [f"missing '{k}'" for k in missing]))
     if h["format"] != "rxledger-export":
-        fail("item 0: format is not \"rxledger-export\"")
+        hfail("format is not \"rxledger-export\"")
     if type(h["version"]) is not int or h["version"] != 1:
-        fail(f"item 0: version {h['version']!r} (this verifier knows 1)")
+        hfail(f"version {h['version']!r} (this verifier knows 1)")
     for k in ("from", "size", "count"):
         if not is_uint(h[k]):
-            fail(f"item 0: {k} is not an unsigned integer")
+            hfail(f"{k} is not an unsigned integer")
     frm, size, count = h["from"], h["size"], h["count"]
     if count < 1:
-        fail("item 0: count is 0 (an export holds at least one entry)")
+        hfail("count is 0 (an export holds at least one entry)")
     if frm + count > size:
-        fail(f"item 0: from {frm} + count {count} is beyond size {size}")
+        hfail(f"from {frm} + count {count} is beyond size {size}")
     for k in ("left", "right"):
         if type(h[k]) is not list or not all(is_hash(x) for x in h[k]):
-            fail(f"item 0: {k} is not a list of 32-byte hashes")
+            hfail(f"{k} is not a list of 32-byte hashes")
     if len(h["left"]) != bin(frm).count("1"):
-        fail(f"item 0: left has {len(h['left'])} hashes; from {frm} needs "
-             f"{bin(frm).count('1')}")
+        hfail(f"left has {len(h['left'])} hashes; from {frm} needs "
+              f"{bin(frm).count('1')}")
     rw = right_widths(frm + count, size)
     if len(h["right"]) != len(rw):
-        fail(f"item 0: right has {len(h['right'])} hashes; leaves "
-             f"{frm + count}..{size - 1} need {len(rw)}")
+        hfail(f"right has {len(h['right'])} hashes; leaves "
+              f"{frm + count}..{size - 1} need {len(rw)}")
     ctx = h["context"]
     if type(ctx) is not list:
-        fail("item 0: context is not a list")
+        hfail("context is not a list")
     last = -1
     for i, c in enumerate(ctx):
         if type(c) is not list or len(c) != 3 or not is_uint(c[0]) or \
                 not is_bstr(c[1]) or type(c[2]) is not list or \
                 not all(is_hash(x) for x in c[2]):
-            fail(f"item 0: context[{i}] is not [seq, entry bytes, path of hashes]")
+            hfail(f"context[{i}] is not [seq, entry bytes, path of hashes]")
         if c[0] <= last:
-            fail(f"item 0: context[{i}] seq {c[0]} is not after {last}")
+            hfail(f"context[{i}] seq {c[0]} is not after {last}")
         if c[0] >= frm:
-            fail(f"item 0: context[{i}] seq {c[0]} is not before from {frm}")
+            hfail(f"context[{i}] seq {c[0]} is not before from {frm}")
         last = c[0]
     if frm > 0 and (not ctx or ctx[0][0] != 0):
-        fail("item 0: the context does not start with the genesis entry (seq 0)")
+        hfail("the context does not start with the genesis entry (seq 0)")
     if frm == 0 and ctx:
-        fail("item 0: a full export (from 0) with a context")
+        hfail("a full export (from 0) with a context")
     if "identities" in h:
         ids = h["identities"]
         if type(ids) is not list:
-            fail("item 0: identities is not a list")
+            hfail("identities is not a list")
         prev = None
         for i, x in enumerate(ids):
             if type(x) is not list or len(x) != 4 or not is_hash(x[0]) or \
                     not is_hash(x[1]) or x[2] not in ("mrn", "rems") or \
                     not is_text(x[3], 1, 64):
-                fail(f"item 0: identities[{i}] is not [commitment, salt, "
-                     "\"mrn\"|\"rems\", id]")
+                hfail(f"identities[{i}] is not [commitment, salt, "
+                      "\"mrn\"|\"rems\", id]")
             if prev is not None and x[0] <= prev:
-                fail(f"item 0: identities[{i}] is not sorted by commitment, "
-                     "or repeats one")
+                hfail(f"identities[{i}] is not sorted by commitment, "
+                      "or repeats one")
             if sha256(x[1], x[3].encode("utf-8")) != x[0]:
-                fail(f"item 0: identities[{i}]: SHA-256(salt || id) is not "
-                     "its commitment")
+                hfail(f"identities[{i}]: SHA-256(salt || id) is not "
+                      "its commitment")
             prev = x[0]
 
 
 def check_trailer(raw, v, frm, count, size, root, ctx_root, last_hash):
-    where = f"item {count + 1} (the trailer)"
+    where = f"item {count + 2} (the trailer)"
     try:
         obj = decode(raw, tag_ok=True)
     except Fail as e:
@@ -838,13 +842,13 @@ def verify(f, fpr):
     try:
         hraw = items.next()
     except Truncated:
-        fail("item 0 (the header) is truncated")
+        fail("item 1 (the header) is truncated")
     except Fail as e:
-        fail(f"item 0 (the header): {e}")
+        fail(f"item 1 (the header): {e}")
     try:
         h = decode(hraw)
     except Fail as e:
-        fail(f"item 0 (the header): {e}")
+        fail(f"item 1 (the header): {e}")
     check_header(h)
     frm, size, count = h["from"], h["size"], h["count"]
     v.from_ = frm
@@ -852,7 +856,7 @@ def verify(f, fpr):
     # Context: earlier entries, each with its inclusion path.
     ctx_root = None
     for i, (seq, raw, path) in enumerate(h["context"]):
-        where = f"context entry seq {seq} (header context[{i}])"
+        where = f"context entry seq {seq} (item 1, context[{i}])"
         try:
             e = parse_entry(raw)
             prev = ZERO32 if seq == 0 else v.ctx_hash.get(seq - 1)
@@ -879,7 +883,7 @@ def verify(f, fpr):
     last_hash = None
     for i in range(count):
         seq = frm + i
-        where = f"entry seq {seq} (item {i + 1})"
+        where = f"entry seq {seq} (item {i + 2})"
         if items.at_end():
             fail(f"the file ends after {i} of {count} entries "
                  f"(entry seq {seq}, the rest and the trailer are missing)")
@@ -914,17 +918,17 @@ def verify(f, fpr):
     # The trailer, then nothing.
     if items.at_end():
         fail(f"the file ends after the {count} entries: the trailer "
-             f"(item {count + 1}) is missing")
+             f"(item {count + 2}) is missing")
     try:
         traw = items.next()
     except Truncated:
-        fail(f"item {count + 1} (the trailer) is truncated")
+        fail(f"item {count + 2} (the trailer) is truncated")
     except Fail as x:
-        fail(f"item {count + 1} (the trailer): {x}")
+        fail(f"item {count + 2} (the trailer): {x}")
     check_trailer(traw, v, frm, count, size, root, ctx_root, last_hash)
     if not items.at_end():
         fail(f"{os.fstat(f.fileno()).st_size - items.offset()} bytes after "
-             f"the trailer (item {count + 2})")
+             f"the trailer (item {count + 3})")
     noun = "entry" if count == 1 else "entries"
     return (f"ok: {count} {noun} (seq {frm}..{frm + count - 1}) of a ledger "
             f"of {size}, signed by site key {fmt_fpr(fpr)}")
