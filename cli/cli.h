@@ -97,6 +97,9 @@ int cli_out_commit(FILE *f, const char *tmp, const char *path);
 void cli_out_abort(FILE *f, const char *tmp);
 int cli_write_file(const char *path, const uint8_t *p, size_t n);
 
+/* Parse the trusted site key fingerprint of --site-key; a usage error otherwise. */
+int cli_parse_fpr(uint8_t fpr[KEYS_FPR_BYTES], const char *cmd, const char *text);
+
 /* Commands. */
 int cmd_audit(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);

@@ -687,3 +687,10 @@ int cli_write_file(const char *path, const uint8_t *p, size_t n)
     }
     return cli_out_commit(f, tmp, path);
 }
+
+int cli_parse_fpr(uint8_t fpr[KEYS_FPR_BYTES], const char *cmd, const char *text)
+{
+    if (keys_fpr_parse(fpr, text) != 0)
+        return cli_usage(cmd, "bad --site-key '%.80s': not a fingerprint (64 hex digits)", text);
+    return RX_EXIT_OK;
+}

@@ -312,8 +312,8 @@ int cmd_audit(int argc, char **argv)
             export_file = optarg;
             break;
         case 'k':
-            if (keys_fpr_parse(fpr, optarg) != 0)
-                return cli_usage("audit", "bad --site-key: not a 64-hex-digit fingerprint");
+            if (cli_parse_fpr(fpr, "audit", optarg) != 0)
+                return RX_EXIT_USAGE;
             have_fpr = true;
             break;
         case 'h':

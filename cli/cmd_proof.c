@@ -143,8 +143,8 @@ int cmd_verify_proof(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'k':
-            if (keys_fpr_parse(fpr, optarg) != 0)
-                return cli_usage("verify-proof", "bad --site-key: not a 64-hex-digit fingerprint");
+            if (cli_parse_fpr(fpr, "verify-proof", optarg) != 0)
+                return RX_EXIT_USAGE;
             have_fpr = true;
             break;
         case 'h':
