@@ -229,7 +229,7 @@ int cmd_verify_export(int argc, char **argv)
     if (rc == 0) {
         ledger_export_get_info(r, &info);
         while ((rc = ledger_export_next(r, &e)) == 0)
-            if (++done % 4096 == 0)
+            if (++done % 4096 == 0 || done == info.count)
                 cli_progress(done, info.count, "verifying export");
         cli_progress_end();
     }

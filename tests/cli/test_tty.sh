@@ -29,6 +29,18 @@ out=$(/usr/bin/python3 "$drive" "passphrase for a.key:=wrong secret" \
     -- "$RXLEDGER" -l clinic note --text x --key a.key) && fail "wrong passphrase accepted"
 echo "$out" | grep -q "wrong passphrase" || fail "no wrong-passphrase message: $out"; ok
 
+# verify-export shows its progress on a terminal, and nothing when stderr is not one.
+export RXLEDGER_PASSPHRASE="typed secret 1"
+for i in 1 2 3; do "$RXLEDGER" -l clinic note --text "n$i" --key a.key >/dev/null; done
+"$RXLEDGER" -l clinic export --key a.key --out e.cbor >/dev/null || fail "export"
+fpr=$("$RXLEDGER" key fingerprint a.pub | awk '/^fingerprint/ {print $2}')
+out=$(/usr/bin/python3 "$drive" -- "$RXLEDGER" verify-export e.cbor --site-key "$fpr") ||
+    fail "verify-export on a terminal: $out"
+echo "$out" | grep -q "verifying export 4/4 entries" || fail "no progress on a terminal: $out"; ok
+"$RXLEDGER" verify-export e.cbor --site-key "$fpr" >/dev/null 2>err || fail "verify-export"
+[ ! -s err ] || fail "progress written to a non-terminal"; ok
+unset RXLEDGER_PASSPHRASE
+
 # No terminal and no other source: a clear error, not a hang.
 out=$(setsid "$RXLEDGER" -l clinic note --text x --key a.key 2>&1 </dev/null) && fail "no passphrase accepted"
 echo "$out" | grep -q "no passphrase" || fail "unclear: $out"; ok
