@@ -37,20 +37,24 @@ int ledger__site_of(ledger *l, MDB_txn *txn, uint8_t kid[KEYS_KID_BYTES],
  * {1: -8, 4: kid, 15: {"head", "size", "time"}, 395: 1}, keys in canonical order. */
 static void tree_head_protected(ledger__buf *out, const ledger_checkpoint *cp)
 {
-    static const char *const claim[] = {"head", "size", "time"};
+    static const char *const claim[] = {"head", "size", "time", "export"};
     ledger__cbor_map(out, 4);
     ledger__cbor_uint(out, 1); /* alg */
     ledger__cbor_int(out, LEDGER__ALG_EDDSA);
     ledger__cbor_uint(out, 4); /* kid */
     ledger__cbor_bytes(out, cp->site, KEYS_KID_BYTES);
     ledger__cbor_uint(out, LEDGER__HDR_CWT_CLAIMS);
-    ledger__cbor_map(out, 3);
+    ledger__cbor_map(out, cp->has_export ? 4 : 3);
     ledger__cbor_text(out, claim[0], 4);
     ledger__cbor_bytes(out, cp->head, LEDGER_HASH_BYTES);
     ledger__cbor_text(out, claim[1], 4);
     ledger__cbor_uint(out, cp->size);
     ledger__cbor_text(out, claim[2], 4);
     ledger__cbor_uint(out, (uint64_t)cp->time_ms);
+    if (cp->has_export) { /* a longer key: sorts last */
+        ledger__cbor_text(out, claim[3], 6);
+        ledger__cbor_bytes(out, cp->export_hash, LEDGER_HASH_BYTES);
+    }
     ledger__cbor_uint(out, LEDGER__HDR_VDS);
     ledger__cbor_uint(out, LEDGER__VDS_RFC9162_SHA256);
 }
@@ -162,7 +166,8 @@ static int tree_head_claims(const uint8_t *p, size_t n, ledger_checkpoint *cp, c
 {
     ledger__rd r;
     ledger__cbitem it;
-    const char *bad = "protected header is not {1: -8, 4: kid, 15: {head, size, time}, 395: 1}";
+    const char *bad =
+        "protected header is not {1: -8, 4: kid, 15: {head, size, time, ? export}, 395: 1}";
     ledger__rd_init(&r, p, n, why, whylen);
     if (want_item(&r, &it, LEDGER__CB_MAP, 4, bad) || want_item(&r, &it, LEDGER__CB_UINT, 1, bad) ||
         want_item(&r, &it, LEDGER__CB_NINT, (uint64_t)(-1 - LEDGER__ALG_EDDSA), bad) ||
@@ -171,8 +176,11 @@ static int tree_head_claims(const uint8_t *p, size_t n, ledger_checkpoint *cp, c
         return ledger__rd_fail(&r, bad);
     memcpy(cp->site, it.p, KEYS_KID_BYTES);
     if (want_item(&r, &it, LEDGER__CB_UINT, LEDGER__HDR_CWT_CLAIMS, bad) ||
-        want_item(&r, &it, LEDGER__CB_MAP, 3, bad) || want_text(&r, "head", bad) ||
-        want_item(&r, &it, LEDGER__CB_BYTES, 0, bad) || it.n != LEDGER_HASH_BYTES)
+        want_item(&r, &it, LEDGER__CB_MAP, UINT64_MAX, bad) || it.u < 3 || it.u > 4)
+        return ledger__rd_fail(&r, bad);
+    cp->has_export = it.u == 4;
+    if (want_text(&r, "head", bad) || want_item(&r, &it, LEDGER__CB_BYTES, 0, bad) ||
+        it.n != LEDGER_HASH_BYTES)
         return ledger__rd_fail(&r, bad);
     memcpy(cp->head, it.p, LEDGER_HASH_BYTES);
     if (want_text(&r, "size", bad) || want_item(&r, &it, LEDGER__CB_UINT, UINT64_MAX, bad) ||
@@ -183,6 +191,12 @@ static int tree_head_claims(const uint8_t *p, size_t n, ledger_checkpoint *cp, c
         it.u > (uint64_t)INT64_MAX)
         return ledger__rd_fail(&r, bad);
     cp->time_ms = (int64_t)it.u;
+    if (cp->has_export) {
+        if (want_text(&r, "export", bad) || want_item(&r, &it, LEDGER__CB_BYTES, 0, bad) ||
+            it.n != LEDGER_HASH_BYTES)
+            return ledger__rd_fail(&r, bad);
+        memcpy(cp->export_hash, it.p, LEDGER_HASH_BYTES);
+    }
     if (want_item(&r, &it, LEDGER__CB_UINT, LEDGER__HDR_VDS, bad) ||
         want_item(&r, &it, LEDGER__CB_UINT, LEDGER__VDS_RFC9162_SHA256, bad))
         return ledger__rd_fail(&r, bad);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "ledger/export.h"
 #include "ledger/records.h"
 #include "store_int.h"
@@ -265,7 +267,7 @@ static int put_nodes(ledger *l, ledger__buf *h, uint64_t from, uint64_t end, uin
 }
 
 static int write_header(wctx *w, FILE *out, uint64_t from, uint64_t end, uint64_t size,
-                        bool with_ids)
+                        bool with_ids, uint8_t hash[LEDGER_HASH_BYTES])
 {
     ledger__buf h;
     size_t nused = 0;
@@ -304,6 +306,10 @@ static int write_header(wctx *w, FILE *out, uint64_t from, uint64_t end, uint64_
     if ((rc = h.err) != 0) {
         ledger__errf(w->l->err, sizeof(w->l->err), "the export header would exceed %u bytes",
                      LEDGER_EXPORT_HEADER_MAX);
+        goto done;
+    }
+    if (EVP_Digest(h.p, h.len, hash, NULL, EVP_sha256(), NULL) != 1) {
+        rc = LEDGER_ENOMEM;
         goto done;
     }
     if (fwrite(h.p, 1, h.len, out) != h.len) {
@@ -360,7 +366,8 @@ int ledger_export_write(ledger *l, const keys_key *site_key, const ledger_export
     }
     if ((rc = scan_range(&w, from, info->count)) != 0 ||
         (rc = build_context(&w, from, size)) != 0 ||
-        (rc = write_header(&w, out, from, to + 1, size, o->identities != NULL)) != 0)
+        (rc = write_header(&w, out, from, to + 1, size, o->identities != NULL,
+                           info->trailer.export_hash)) != 0)
         goto done;
     info->context = w.nctx;
     for (size_t i = 0; i < w.ids.n; i++)
@@ -380,6 +387,18 @@ int ledger_export_write(ledger *l, const keys_key *site_key, const ledger_export
         if (o->progress != NULL && (i + 1) % 4096 == 0)
             o->progress(i + 1, info->count, o->progress_ud);
     }
+    /* the trailer: the checkpoint's statement, plus the header's hash, signed */
+    ledger__buf tb;
+    ledger__buf_init(&tb, LEDGER_CHECKPOINT_MAX);
+    info->trailer.has_export = true;
+    rc = ledger__tree_head_sign(&tb, site_key, &info->trailer);
+    if (rc == 0 && tb.len <= sizeof(cpb)) {
+        memcpy(cpb, tb.p, tb.len);
+        cpn = tb.len;
+    }
+    ledger__buf_release(&tb);
+    if (rc != 0)
+        goto done;
     if (fwrite(cpb, 1, cpn, out) != cpn) {
         ledger__errf(l->err, sizeof(l->err), "cannot write the export");
         rc = LEDGER_EIO;
@@ -426,9 +445,10 @@ struct ledger_export_reader {
     uint8_t ctx_root[LEDGER_HASH_BYTES];
     uint8_t prev[LEDGER_HASH_BYTES];
     int64_t prev_rt;
-    uint64_t done;    /* range entries read */
-    uint64_t item_no; /* items read, from 1 */
-    FILE *hashes;     /* leaf hashes of the range, for references into it */
+    uint64_t done;                          /* range entries read */
+    uint64_t item_no;                       /* items read, from 1 */
+    FILE *hashes;                           /* leaf hashes of the range, for references into it */
+    uint8_t header_hash[LEDGER_HASH_BYTES]; /* SHA-256 of the header item */
 };
 
 static int fail(ledger_export_reader *r, const char *fmt, ...)
@@ -787,6 +807,8 @@ int ledger_export_open(ledger_export_reader **out, FILE *in, const uint8_t fpr[K
     }
     if (rc != 0)
         return rc;
+    if (EVP_Digest(r->header.p, r->header.len, r->header_hash, NULL, EVP_sha256(), NULL) != 1)
+        return LEDGER_ENOMEM;
     if ((rc = parse_header(r)) != 0)
         return rc;
     if ((r->hashes = tmpfile()) == NULL) {
@@ -816,6 +838,11 @@ static int read_trailer(ledger_export_reader *r)
                     "the item after the last entry (item %llu) is not a checkpoint signed by "
                     "the site key: %s",
                     (unsigned long long)r->item_no, sub);
+    if (!cp.has_export || !keys_equal(cp.export_hash, r->header_hash, LEDGER_HASH_BYTES))
+        return fail(r,
+                    "the header is not the one the site signed: the trailer's export claim "
+                    "is %s",
+                    cp.has_export ? "another header's hash" : "missing");
     if (cp.size != r->info.size)
         return fail(r, "the trailer signs a ledger of %llu entries but the header says %llu",
                     (unsigned long long)cp.size, (unsigned long long)r->info.size);

@@ -139,6 +139,14 @@ cd "$T/day"
 both_bad t.cbor "a header from another ledger (full)"
 "$PY" "$ITEMS" part.cbor t.cbor header other-part.cbor
 both_bad t.cbor "a header from another ledger (partial)" "fingerprint|site key"
+# a context entry dropped from the header (re-encoded canonically): the site signed the header
+for i in 0 3 9; do
+    "$PY" "$ITEMS" part.cbor t.cbor drop-context "$i"
+    both_bad t.cbor "context entry $i dropped from the header"
+done
+"$PY" "$ITEMS" part.cbor t.cbor drop-context 9
+rx verify-export t.cbor --site-key "$FPR"
+expect_match "$ERR" "header is not the one the site signed" "a dropped patient enrolment is named as a header change"
 # the other clinic's own export does not verify with this site's fingerprint
 both_bad other.cbor "another site's export" "fingerprint"
 

@@ -12,6 +12,7 @@ usage: export_items.py IN count
        export_items.py IN OUT drop I
        export_items.py IN OUT dup I              (item I twice)
        export_items.py IN OUT header FROM        (item 0 replaced by item 0 of FROM)
+       export_items.py IN OUT drop-context I     (context entry I removed from the header)
 Items count from 0 (the header).
 """
 import io
@@ -65,6 +66,11 @@ def main(a):
         res = b"".join(it)
     elif op == "header":
         it[0] = items(open(a[3], "rb").read())[0]
+        res = b"".join(it)
+    elif op == "drop-context":
+        h = cbor2.loads(it[0])
+        del h["context"][int(a[3])]
+        it[0] = cbor2.dumps(h, canonical=True)
         res = b"".join(it)
     else:
         sys.exit("unknown operation " + op)

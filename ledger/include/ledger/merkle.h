@@ -90,11 +90,13 @@ __attribute__((warn_unused_result)) int ledger_merkle_consistency_root(
 
 /** A signed checkpoint: the site key's statement of the tree at one size. */
 typedef struct ledger_checkpoint {
-    uint8_t site[KEYS_KID_BYTES];    /**< the site key's kid (the genesis signer) */
-    uint64_t size;                   /**< tree size: entries 0..size-1 */
-    uint8_t root[LEDGER_HASH_BYTES]; /**< RFC 9162 root of that tree */
-    uint8_t head[LEDGER_HASH_BYTES]; /**< entry hash of entry size-1 (the chain head) */
-    int64_t time_ms;                 /**< when it was made (system clock, UTC) */
+    uint8_t site[KEYS_KID_BYTES];           /**< the site key's kid (the genesis signer) */
+    uint64_t size;                          /**< tree size: entries 0..size-1 */
+    uint8_t root[LEDGER_HASH_BYTES];        /**< RFC 9162 root of that tree */
+    uint8_t head[LEDGER_HASH_BYTES];        /**< entry hash of entry size-1 (the chain head) */
+    int64_t time_ms;                        /**< when it was made (system clock, UTC) */
+    bool has_export;                        /**< an export's trailer: it also signs the header */
+    uint8_t export_hash[LEDGER_HASH_BYTES]; /**< SHA-256 of that export's header item */
 } ledger_checkpoint;
 
 #define LEDGER_CHECKPOINT_MAX 512 /**< largest encoded checkpoint */
