@@ -3,10 +3,22 @@
 
 usage: verify_export.py FILE FINGERPRINT
 
-FINGERPRINT is the site key's SHA-256 fingerprint, 64 hex digits; separators
-(':', spaces, '-') are ignored. Written from docs/format.md (sections 1-5c),
-docs/records.md and docs/regulator-guide.md only, with Python's standard
-library, cbor2 and cryptography (Debian: python3-cbor2, python3-cryptography).
+FINGERPRINT is the site key's SHA-256 fingerprint, 64 hex digits; any
+separators (':', spaces) are ignored. Written from docs/format.md (sections
+1-5c), docs/records.md and docs/regulator-guide.md only, without reading
+rxledger's C sources, using Python's standard library, cbor2 and cryptography
+(Debian: python3-cbor2, python3-cryptography). Run it with /usr/bin/python3.
+
+The checks, in the order of docs/regulator-guide.md section 6: every item
+read exactly and deterministic CBOR; the header; the genesis entry's site key
+against the fingerprint; each context entry (the entry checks, then its RFC
+9162 inclusion path: all lead to one root); each entry of the range (shape,
+seq, prev, recorded time, signer enrolled, not revoked, valid, role allowed
+for the type, printed name, body fields, policy hash, Ed25519 signature,
+enrolments, revocations, amend/witness hashes); the compact range root; the
+trailer checkpoint (site key, signature, the SHA-256 of the header in its
+export claim, size, root, head); nothing after it.
+Items are numbered from 1 (the header) in the messages.
 
 It streams: the file is read one CBOR item at a time and each entry is hashed
 as its exact bytes in the file. Memory stays flat in the number of entries:
@@ -22,6 +34,7 @@ Exit 2: usage error; exit 1: the file cannot be opened or read.
 import hashlib
 import os
 import re
+import stat
 import sys
 import tempfile
 
@@ -74,13 +87,15 @@ class Truncated(Exception):
 
 class Items:
     """Reads a CBOR sequence (RFC 8742) one item at a time, returning each
-    item's exact bytes. Only the item being read is held in memory. Lengths
-    are checked against the file size before anything is read, so a forged
+    item's exact bytes. Only the item being read (and at most CHUNK bytes
+    read ahead) is held in memory. For a regular file, string lengths are
+    checked against the file size before anything is read, so a forged
     length cannot make it allocate more than the file holds."""
 
     def __init__(self, f):
         self.f = f
-        self.size = os.fstat(f.fileno()).st_size
+        st = os.fstat(f.fileno())
+        self.size = st.st_size if stat.S_ISREG(st.st_mode) else None
         self.buf = bytearray()
         self.base = 0          # file offset of buf[0]
         self.eof = False
@@ -128,7 +143,7 @@ class Items:
                 fail(f"reserved CBOR additional information {ai}")
             remaining -= 1
             if major in (2, 3):
-                if self.base + off + val > self.size:
+                if self.size is not None and self.base + off + val > self.size:
                     raise Truncated()
                 if not self._have(off + val):
                     raise Truncated()
@@ -781,7 +796,8 @@ def check_header(h):
             prev = x[0]
 
 
-def check_trailer(raw, v, frm, count, size, root, ctx_root, last_hash):
+def check_trailer(raw, v, frm, count, size, root, ctx_root, last_hash,
+                  header_hash):
     where = f"item {count + 2} (the trailer)"
     try:
         obj = decode(raw, tag_ok=True)
@@ -809,12 +825,16 @@ def check_trailer(raw, v, frm, count, size, root, ctx_root, last_hash):
     if hdr[4] != site_kid:
         fail(f"{where}: not signed by the site key (kid {hdr[4].hex()})")
     c = hdr[15]
-    if type(c) is not dict or set(c) != {"head", "size", "time"} or \
+    if type(c) is not dict or set(c) != {"head", "size", "time", "export"} or \
             not is_hash(c["head"]) or not is_uint(c["size"]) or \
-            not is_uint(c["time"]):
-        fail(f"{where}: claims are not exactly head (32 bytes), size, time")
+            not is_uint(c["time"]) or not is_hash(c["export"]):
+        fail(f"{where}: claims are not exactly head (32 bytes), size, time, "
+             "export (32 bytes)")
     if not ed25519_ok(v.site_pub, sig, sig_structure(prot, payload)):
         fail(f"{where}: the site key's signature does not verify")
+    if c["export"] != header_hash:
+        fail(f"{where}: its export claim is not the SHA-256 of the header "
+             "(item 1): the header is not the one the site signed")
     if c["size"] != size:
         fail(f"{where}: signs size {c['size']}, the header says {size}")
     if payload != root:
@@ -925,10 +945,11 @@ def verify(f, fpr):
         fail(f"item {count + 2} (the trailer) is truncated")
     except Fail as x:
         fail(f"item {count + 2} (the trailer): {x}")
-    check_trailer(traw, v, frm, count, size, root, ctx_root, last_hash)
+    check_trailer(traw, v, frm, count, size, root, ctx_root, last_hash,
+                  sha256(hraw))
     if not items.at_end():
-        fail(f"{os.fstat(f.fileno()).st_size - items.offset()} bytes after "
-             f"the trailer (item {count + 3})")
+        fail(f"data follows the trailer, from byte {items.offset()} "
+             f"(item {count + 3})")
     noun = "entry" if count == 1 else "entries"
     return (f"ok: {count} {noun} (seq {frm}..{frm + count - 1}) of a ledger "
             f"of {size}, signed by site key {fmt_fpr(fpr)}")
@@ -955,7 +976,7 @@ def main(argv):
             print(verify(f, fpr))
             return 0
         except Fail as e:
-            print(f"FAIL: {e}")
+            print("FAIL: " + " ".join(str(e).split()))
             return 3
         except OSError as e:
             print(f"verify_export.py: cannot read {argv[1]}: {e}",
@@ -965,7 +986,8 @@ def main(argv):
             print("FAIL: an item nested too deeply")
             return 3
         except Exception as e:  # malformed input must never give a traceback
-            print(f"FAIL: malformed export ({type(e).__name__}: {e})")
+            print("FAIL: malformed export (" + type(e).__name__ + ": "
+                  + " ".join(str(e).split()) + ")")
             return 3
 
 
