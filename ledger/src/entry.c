@@ -316,6 +316,8 @@ static int decode_payload(ledger_entry *e, const uint8_t *p, size_t n, char *why
         } else if (strcmp(key, "name") == 0) {
             if ((rc = copy_text(&r, &v, e->name, sizeof(e->name), "bad printed name")) != 0)
                 return rc;
+            if (e->name[0] == '\0')
+                return ledger__rd_fail(&r, "empty printed name");
             seen |= F_NAME;
         } else if (strcmp(key, "prev") == 0) {
             if (v.kind != LEDGER__CB_BYTES || v.n != LEDGER_HASH_BYTES)
@@ -331,6 +333,8 @@ static int decode_payload(ledger_entry *e, const uint8_t *p, size_t n, char *why
         } else if (strcmp(key, "meaning") == 0) {
             if ((rc = copy_text(&r, &v, e->meaning, sizeof(e->meaning), "bad meaning")) != 0)
                 return rc;
+            if (e->meaning[0] == '\0')
+                return ledger__rd_fail(&r, "empty meaning");
             seen |= F_MEANING;
         } else {
             r.off = ks;
