@@ -833,6 +833,8 @@ typedef struct two_notes {
     fx *f;
     keys_key *second_signer;
     ledger_appended a, b;
+    uint64_t seen_count; /* ledger_head between the two appends */
+    bool read_first;     /* the first entry could be read back before commit */
 } two_notes;
 
 static int two_notes_fn(ledger_txn *t, void *ud)
@@ -847,6 +849,16 @@ static int two_notes_fn(ledger_txn *t, void *ud)
     o.body = b;
     if (rc == 0)
         rc = ledger_txn_append(t, tn->f->pharm, &o, &tn->a);
+    if (rc == 0) {
+        /* reads through the ledger inside the transaction see its own appends */
+        uint8_t head[LEDGER_HASH_BYTES], buf[LEDGER_MAX_ENTRY_BYTES];
+        ledger_entry e;
+        rc = ledger_head(tn->f->l, &tn->seen_count, head);
+        tn->read_first = rc == 0 &&
+                         ledger_read_entry(tn->f->l, tn->a.seq, buf, sizeof(buf), &e) == 0 &&
+                         memcmp(e.hash, tn->a.hash, LEDGER_HASH_BYTES) == 0 &&
+                         memcmp(head, tn->a.hash, LEDGER_HASH_BYTES) == 0;
+    }
     if (rc == 0)
         rc = ledger_txn_append(t, tn->second_signer, &o, &tn->b);
     ledger_body_free(b);
@@ -862,9 +874,14 @@ static void test_ledger_transaction_all_or_nothing(void **state)
     assert_int_equal(keys_generate(&stranger), 0);
     assert_int_equal(ledger_head(f->l, &count, head), 0);
     /* the second append fails (unknown signer): the first must not land either */
-    two_notes tn = {f, stranger, {0}, {0}};
+    two_notes tn = {f, stranger, {0}, {0}, 0, false};
     assert_int_equal(ledger_transact(f->l, two_notes_fn, &tn), LEDGER_ESIGNER);
     assert_head_unchanged(f, count, head);
+    assert_true(tn.read_first); /* seen inside the transaction, gone after the abort */
+    assert_int_equal(tn.seen_count, count + 1);
+    uint8_t buf[LEDGER_MAX_ENTRY_BYTES];
+    ledger_entry gone;
+    assert_int_not_equal(ledger_read_entry(f->l, count, buf, sizeof(buf), &gone), 0);
     /* both good: consecutive seqs, committed together */
     tn.second_signer = f->nurse;
     assert_int_equal(ledger_transact(f->l, two_notes_fn, &tn), 0);

@@ -68,7 +68,14 @@ const char *ledger_errmsg(const ledger *l)
 
 static int txn_begin(ledger *l, unsigned flags, MDB_txn **out)
 {
-    int rc = mdb_txn_begin(l->env, NULL, flags, out);
+    int rc;
+    if ((flags & MDB_RDONLY) != 0 && l->wtxn != NULL) {
+        /* Inside ledger_transact(): a child of the write transaction, so reads see
+         * the entries appended so far; the reader's abort discards nothing of them. */
+        rc = mdb_txn_begin(l->env, l->wtxn, 0, out);
+        return ledger__mdb_err(l, rc, "cannot begin a nested transaction");
+    }
+    rc = mdb_txn_begin(l->env, NULL, flags, out);
     if (rc == MDB_MAP_RESIZED) {
         /* Another process grew the map: adopt its size. */
         rc = mdb_env_set_mapsize(l->env, 0);
@@ -710,6 +717,8 @@ static int txn_append(ledger_txn *t, const append_req *req, ledger_appended *out
     memcpy(h->hash, e.hash, LEDGER_HASH_BYTES);
     h->rt = rt;
     t->appended++;
+    /* the head moves with every entry: reads inside the transaction see it */
+    rc = head_write(l, t->txn, h);
 done:
     if (rc == LEDGER__EMAPFULL)
         t->mapfull = true;
@@ -746,10 +755,10 @@ static int transact_once(ledger *l, ledger_txn_fn fn, void *ud, bool *mapfull)
         goto done;
     if ((rc = ledger__head_read(l, t.txn, &t.head)) != 0)
         goto done;
+    l->wtxn = t.txn; /* reads made by fn see its own writes */
     rc = fn(&t, ud);
+    l->wtxn = NULL;
     if (rc != 0)
-        goto done;
-    if (t.appended > 0 && (rc = head_write(l, t.txn, &t.head)) != 0)
         goto done;
     rc = mdb_txn_commit(t.txn);
     t.txn = NULL;

@@ -24,6 +24,7 @@ struct ledger {
     MDB_env *env;
     MDB_dbi entries, meta, keys, index, merkle, checkpoints;
     bool rdonly;
+    MDB_txn *wtxn; /* the write transaction of ledger_transact() while its callback runs */
     char err[LEDGER_ERRMSG_MAX];
 };
 

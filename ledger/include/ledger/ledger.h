@@ -177,6 +177,10 @@ typedef int (*ledger_txn_fn)(ledger_txn *t, void *ud);
  * map must grow, the transaction is aborted and @p fn runs again from the
  * start, so @p fn must have no effects other than its appends and its own
  * out-parameters. Concurrent processes serialize on LMDB's writer lock.
+ * While @p fn runs, every read through @p l (ledger_head, ledger_read_entry,
+ * ledger_key_get, ledger_index_each, ...) sees the entries appended so far in
+ * this transaction, so checks on a later entry can rest on earlier ones (a
+ * batch). Iterators must not be left open across an append.
  * @return 0, the code @p fn returned, or a storage error.
  */
 int ledger_transact(ledger *l, ledger_txn_fn fn, void *ud);
