@@ -28,6 +28,8 @@ extern cli_globals cli_g;
 void cli_copy(char *out, size_t cap, const char *src);
 /* One line on stderr: "rxledger: <message>". */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A prefix for every following error line ("line 7: "); NULL clears it. */
+void cli_err_context(const char *prefix);
 /* Usage error: message plus a hint, returns RX_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -87,6 +89,21 @@ int cli_resolve_kid(ledger *l, const char *flag, const char *text, ledger_keyinf
 /* Run the record command @p name ("stock receive", "dose", ...). */
 int cli_record(const char *name, int argc, char **argv);
 
+/* One line of a batch: a record command run inside the batch's transaction,
+ * with the batch's ledger, signer and identity store (see cmd_batch.c). */
+typedef struct cli_batch_ctx {
+    ledger *l;
+    keys_key *actor;         /* the batch's signer, unlocked once */
+    struct ledger_ids **ids; /* opened on first need, kept open */
+    struct ledger_txn *txn;  /* the transaction the entries go into */
+    ledger_appended act;     /* out: the act appended */
+    size_t nwitness;         /* out: witness entries appended after it */
+    char new_patient[80];    /* out: an MRN first seen by this line ("" if none) */
+} cli_batch_ctx;
+/* The record command for entry type or command name @p type, or NULL. */
+const char *cli_record_name(const char *type);
+int cli_record_in_batch(const char *name, int argc, char **argv, cli_batch_ctx *bc);
+
 /* Read a whole file of at most @p max bytes, NUL-terminated; prints errors. */
 int cli_read_file(const char *path, char **out, size_t *len, size_t max);
 
@@ -103,6 +120,7 @@ int cli_parse_fpr(uint8_t fpr[KEYS_FPR_BYTES], const char *cmd, const char *text
 /* Commands. */
 int cmd_audit(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
 int cmd_consistency(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);

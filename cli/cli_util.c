@@ -30,12 +30,19 @@ void cli_copy(char *out, size_t cap, const char *src)
 
 /* Every diagnostic is one line: values quoted in it may hold anything a user
  * typed, so control characters are escaped before they reach the terminal. */
+static char err_context[64]; /* "line 7: " while batch runs a line */
+
+void cli_err_context(const char *prefix)
+{
+    cli_copy(err_context, sizeof(err_context), prefix != NULL ? prefix : "");
+}
+
 static void say(const char *fmt, va_list ap, const char *tail)
 {
     char raw[2048], safe[4 * sizeof(raw)];
     (void)vsnprintf(raw, sizeof(raw), fmt, ap);
     cli_safe(safe, sizeof(safe), raw);
-    fprintf(stderr, "rxledger: %s%s\n", safe, tail);
+    fprintf(stderr, "rxledger: %s%s%s\n", err_context, safe, tail);
 }
 
 void cli_err(const char *fmt, ...)

@@ -83,7 +83,7 @@ static void usage_of(const record_cmd *rc, const ledger_rtype *rt, FILE *f)
 }
 
 static int parse_args(const record_cmd *rc, const ledger_rtype *rt, int argc, char **argv,
-                      parsed *p, const char **positional)
+                      parsed *p, const char **positional, bool batch_line)
 {
     struct option opts[MAX_OPTS + 8];
     size_t n = 0;
@@ -155,7 +155,7 @@ static int parse_args(const record_cmd *rc, const ledger_rtype *rt, int argc, ch
     } else if (optind < argc) {
         return cli_usage(rc->name, "unexpected argument '%s'", argv[optind]);
     }
-    if (p->keypath == NULL)
+    if (p->keypath == NULL && !batch_line)
         return cli_usage(rc->name, "--key is required");
     for (size_t i = 0; i < rt->nfields; i++) {
         const ledger_field *fl = &rt->fields[i];
@@ -423,7 +423,7 @@ static int sequencing(ctx *c)
         return RX_EXIT_ERROR;
     }
     if (c->override != NULL && rc == POLICY_ESEQUENCE) {
-        fprintf(stderr, "rxledger: override recorded: %s\n", why);
+        cli_err("override recorded: %s", why);
         c->overridden = true;
         return 0;
     }
@@ -503,7 +503,7 @@ static int check_witnesses(ctx *c, txn_work *w)
     return 0;
 }
 
-static int run_record(const record_cmd *rcmd, int argc, char **argv)
+static int run_record(const record_cmd *rcmd, int argc, char **argv, cli_batch_ctx *bc)
 {
     const ledger_rtype *rt = ledger_rtype_find(rcmd->type);
     const bool amend = strcmp(rcmd->type, "amend") == 0;
@@ -516,15 +516,21 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv)
     memset(&w, 0, sizeof(w));
     c.rc = rcmd;
     c.rt = rt;
-    rc = parse_args(rcmd, rt, argc, argv, &c.p, amend ? &target : NULL);
+    rc = parse_args(rcmd, rt, argc, argv, &c.p, amend ? &target : NULL, bc != NULL);
     if (rc != 0)
         return rc < 0 ? RX_EXIT_OK : rc;
     if (c.p.at != NULL && (rc = cli_parse_event_time(&c.event_ms, "--at", c.p.at)) != 0)
         return rc;
     if (rt->witnesses > 0 && c.p.nwpass > c.p.nwkey)
         return cli_usage(rcmd->name, "more --witness-passphrase-file than --witness-key");
-    if ((rc = cli_open(&c.l, rcmd->name, false)) != 0)
+    if (bc != NULL) {
+        if (c.p.keypath != NULL || c.p.passfile != NULL)
+            return cli_usage("batch", "a line may not name a key: the batch's --key signs");
+        c.l = bc->l;
+        c.ids = *bc->ids;
+    } else if ((rc = cli_open(&c.l, rcmd->name, false)) != 0) {
         return rc;
+    }
     if (ledger_body_new(&c.b) != 0) {
         rc = RX_EXIT_ERROR;
         goto done;
@@ -579,7 +585,9 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv)
         }
     }
     /* Every value is good: unlock the keys, then check the sequence. */
-    if ((rc = cli_load_key(&w.actor, c.p.keypath, c.p.passfile)) != 0)
+    if (bc != NULL)
+        w.actor = bc->actor;
+    else if ((rc = cli_load_key(&w.actor, c.p.keypath, c.p.passfile)) != 0)
         goto done;
     uint8_t actor_pub[KEYS_PUB_BYTES];
     ledger_keyinfo actor_info;
@@ -605,7 +613,8 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv)
     for (size_t i = 0; i < rt->nfields; i++)
         needs_ids |= rt->fields[i].kind == LEDGER_F_COMMIT && c.p.value[i] != NULL;
     if (needs_ids) {
-        if (ledger_ids_open(&c.ids, cli_ledger_dir(rcmd->name), true, why, sizeof(why)) != 0) {
+        if (c.ids == NULL &&
+            ledger_ids_open(&c.ids, cli_ledger_dir(rcmd->name), true, why, sizeof(why)) != 0) {
             cli_err("cannot open the identity store: %s", why);
             rc = RX_EXIT_ERROR;
             goto done;
@@ -624,7 +633,7 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv)
             rc = RX_EXIT_ERROR;
             goto done;
         }
-        fprintf(stderr, "rxledger: override recorded: %s\n", need);
+        cli_err("override recorded: %s", need);
         c.overridden = true;
     }
     if (c.override != NULL && !c.overridden) {
@@ -632,6 +641,19 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv)
         goto done;
     }
     w.c = &c;
+    if (bc != NULL) {
+        if (append_all(bc->txn, &w) != 0) {
+            cli_err("cannot append: %s", ledger_errmsg(c.l));
+            rc = RX_EXIT_ERROR;
+            goto done;
+        }
+        bc->act = w.act;
+        bc->nwitness = w.nwitness;
+        if (c.new_patient)
+            cli_copy(bc->new_patient, sizeof(bc->new_patient), c.patient_id);
+        rc = RX_EXIT_OK;
+        goto done;
+    }
     if (ledger_transact(c.l, append_all, &w) != 0) {
         cli_err("cannot append: %s", ledger_errmsg(c.l));
         rc = RX_EXIT_ERROR;
@@ -657,18 +679,38 @@ done:
         (void)ledger_ids_forget(c.ids, c.patient_id, NULL);
     for (size_t i = 0; i < MAX_WITNESSES; i++)
         keys_free(w.witness[i]);
-    keys_free(w.actor);
     ledger_body_free(c.b);
+    if (bc != NULL) {
+        *bc->ids = c.ids; /* the batch keeps its signer, ledger and store */
+        return rc;
+    }
+    keys_free(w.actor);
     ledger_ids_close(c.ids);
     ledger_close(c.l);
     return rc;
+}
+
+const char *cli_record_name(const char *type)
+{
+    for (size_t i = 0; i < sizeof(record_cmds) / sizeof(record_cmds[0]); i++)
+        if (strcmp(record_cmds[i].type, type) == 0 || strcmp(record_cmds[i].name, type) == 0)
+            return record_cmds[i].name;
+    return NULL;
+}
+
+int cli_record_in_batch(const char *name, int argc, char **argv, cli_batch_ctx *bc)
+{
+    for (size_t i = 0; i < sizeof(record_cmds) / sizeof(record_cmds[0]); i++)
+        if (strcmp(record_cmds[i].name, name) == 0)
+            return run_record(&record_cmds[i], argc, argv, bc);
+    return cli_usage("batch", "unknown type '%s'", name);
 }
 
 int cli_record(const char *name, int argc, char **argv)
 {
     for (size_t i = 0; i < sizeof(record_cmds) / sizeof(record_cmds[0]); i++)
         if (strcmp(record_cmds[i].name, name) == 0)
-            return run_record(&record_cmds[i], argc, argv);
+            return run_record(&record_cmds[i], argc, argv, NULL);
     cli_err("unknown command '%s' (see 'rxledger --help')", name);
     return RX_EXIT_USAGE;
 }

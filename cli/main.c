@@ -19,6 +19,7 @@ static const command commands[] = {
     {"init", cmd_init, "create a ledger: the genesis entry signed by the site key"},
     {"key", cmd_key, "make, inspect, enroll, list and revoke keys"},
     {"note", cmd_note, "append a signed free-text note"},
+    {"batch", cmd_batch, "append many entries from JSON lines, in transactions of many"},
     {"log", cmd_log, "list entries: seq, time, type, signer, meaning, summary"},
     {"show", cmd_show, "show one entry in full with its signature manifestation"},
     {"verify", cmd_verify, "verify the whole chain: encoding, links, signatures, signers"},

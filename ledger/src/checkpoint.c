@@ -98,7 +98,7 @@ int ledger_checkpoint_make(ledger *l, const keys_key *site_key, uint8_t *out, si
     if ((rc = ledger__head_read(l, txn, &h)) != 0 ||
         (rc = ledger__site_of(l, txn, cp->site, site_pub)) != 0)
         goto done;
-    mdb_txn_abort(txn);
+    ledger__end_read(l, txn);
     txn = NULL;
     keys_key_pub(site_key, pub);
     keys_kid(kid, pub);
@@ -135,7 +135,7 @@ int ledger_checkpoint_make(ledger *l, const keys_key *site_key, uint8_t *out, si
     }
 done:
     if (txn != NULL)
-        mdb_txn_abort(txn);
+        ledger__end_read(l, txn);
     ledger__buf_release(&cose);
     return rc;
 }
@@ -334,7 +334,7 @@ done:
     if (cur != NULL)
         mdb_cursor_close(cur);
     if (txn != NULL)
-        mdb_txn_abort(txn);
+        ledger__end_read(l, txn);
     return rc;
 }
 
@@ -386,6 +386,6 @@ done:
     if (cur != NULL)
         mdb_cursor_close(cur);
     if (txn != NULL)
-        mdb_txn_abort(txn);
+        ledger__end_read(l, txn);
     return rc;
 }

@@ -260,7 +260,7 @@ static int put_nodes(ledger *l, ledger__buf *h, uint64_t from, uint64_t end, uin
             ledger__cbor_bytes(h, node, LEDGER_HASH_BYTES);
         m += k;
     }
-    mdb_txn_abort(txn);
+    ledger__end_read(l, txn);
     if (rc != 0)
         ledger__errf(l->err, sizeof(l->err), "the Merkle tree is missing a node: run verify");
     return rc;

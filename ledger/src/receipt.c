@@ -46,7 +46,7 @@ static int build(ledger *l, int64_t label, uint64_t a, uint64_t size, path_fn pf
     if ((rc = ledger__read_txn(l, &txn)) != 0)
         return rc;
     rc = ledger__site_of(l, txn, kid, pub);
-    mdb_txn_abort(txn);
+    ledger__end_read(l, txn);
     if (rc != 0 || (rc = pf(l, a, cp->size, path, &npath)) != 0)
         return rc;
     if ((rc = ledger__tree_head_open(&sth, cpb, cpn, why, sizeof(why))) != 0) {

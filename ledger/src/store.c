@@ -70,10 +70,10 @@ static int txn_begin(ledger *l, unsigned flags, MDB_txn **out)
 {
     int rc;
     if ((flags & MDB_RDONLY) != 0 && l->wtxn != NULL) {
-        /* Inside ledger_transact(): a child of the write transaction, so reads see
-         * the entries appended so far; the reader's abort discards nothing of them. */
-        rc = mdb_txn_begin(l->env, l->wtxn, 0, out);
-        return ledger__mdb_err(l, rc, "cannot begin a nested transaction");
+        /* Inside ledger_transact(): read in the write transaction itself, so reads
+         * see the entries appended so far (ledger__end_read leaves it open). */
+        *out = l->wtxn;
+        return 0;
     }
     rc = mdb_txn_begin(l->env, NULL, flags, out);
     if (rc == MDB_MAP_RESIZED) {
@@ -88,6 +88,12 @@ static int txn_begin(ledger *l, unsigned flags, MDB_txn **out)
 int ledger__read_txn(ledger *l, MDB_txn **out)
 {
     return txn_begin(l, MDB_RDONLY, out);
+}
+
+void ledger__end_read(ledger *l, MDB_txn *txn)
+{
+    if (txn != NULL && txn != l->wtxn)
+        mdb_txn_abort(txn);
 }
 
 void ledger_close(ledger *l)
@@ -324,7 +330,7 @@ int ledger_key_get(ledger *l, const uint8_t kid[KEYS_KID_BYTES], ledger_keyinfo 
     if (rc == 0)
         rc = key_lookup(l, txn, kid, out);
     if (txn != NULL)
-        mdb_txn_abort(txn);
+        ledger__end_read(l, txn);
     return rc;
 }
 
@@ -357,7 +363,7 @@ done:
     if (cur != NULL)
         mdb_cursor_close(cur);
     if (txn != NULL)
-        mdb_txn_abort(txn);
+        ledger__end_read(l, txn);
     return rc;
 }
 
@@ -595,7 +601,7 @@ done:
     if (cur != NULL)
         mdb_cursor_close(cur);
     if (txn != NULL)
-        mdb_txn_abort(txn);
+        ledger__end_read(l, txn);
     return rc;
 }
 
@@ -868,7 +874,7 @@ int ledger_head(ledger *l, uint64_t *out_count, uint8_t head[LEDGER_HASH_BYTES])
         memcpy(head, h.hash, LEDGER_HASH_BYTES);
     }
     if (txn != NULL)
-        mdb_txn_abort(txn);
+        ledger__end_read(l, txn);
     return rc;
 }
 
@@ -898,7 +904,7 @@ int ledger_get(ledger *l, uint64_t seq, uint8_t *buf, size_t cap, size_t *outlen
     *outlen = v.mv_size;
 done:
     if (txn != NULL)
-        mdb_txn_abort(txn);
+        ledger__end_read(l, txn);
     return rc;
 }
 
@@ -980,7 +986,7 @@ void ledger_iter_free(ledger_iter *it)
     if (it->cur != NULL)
         mdb_cursor_close(it->cur);
     if (it->txn != NULL)
-        mdb_txn_abort(it->txn);
+        ledger__end_read(it->l, it->txn);
     free(it);
 }
 
@@ -1032,7 +1038,7 @@ static int tree_query(ledger *l, tree_q q, uint64_t a, uint64_t size,
                  ? ledger_merkle_inclusion_of(stored_node, &ns, a, size, path, npath)
                  : ledger_merkle_consistency_of(stored_node, &ns, a, size, path, npath);
     if (txn != NULL)
-        mdb_txn_abort(txn);
+        ledger__end_read(l, txn);
     return rc;
 }
 

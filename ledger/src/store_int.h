@@ -40,6 +40,8 @@ int ledger__head_read(ledger *l, MDB_txn *txn, ledger__head *h);
 int ledger__mdb_err(ledger *l, int rc, const char *what);
 /* Begin a read transaction (handles MDB_MAP_RESIZED). */
 int ledger__read_txn(ledger *l, MDB_txn **out);
+/* End a read begun by ledger__read_txn (inside ledger_transact: nothing to end). */
+void ledger__end_read(ledger *l, MDB_txn *txn);
 /* The site key (kid and raw public key) from the genesis entry. */
 int ledger__site_of(ledger *l, MDB_txn *txn, uint8_t kid[KEYS_KID_BYTES],
                     uint8_t pub[KEYS_PUB_BYTES]);

@@ -282,7 +282,7 @@ done:
     if (cur != NULL)
         mdb_cursor_close(cur);
     if (txn != NULL)
-        mdb_txn_abort(txn);
+        ledger__end_read(l, txn);
     ledger__ktab_release(&t);
     return rc;
 }
