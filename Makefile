@@ -2,6 +2,8 @@
 PREFIX   ?= /usr/local
 BUILD    ?= build
 TESTDIR  ?= build-test
+BENCHDIR ?= build-bench
+BENCH_N  ?= 1000000
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE    ?= cmake
 
@@ -11,7 +13,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev liblmdb-dev libcbor-
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test install clean format
+.PHONY: all deps build demo test bench install clean format
 
 all: build
 
@@ -41,6 +43,15 @@ test: build
 	$(CMAKE) --build $(TESTDIR) -j $(JOBS)
 	cd $(TESTDIR) && ctest --output-on-failure -j $(JOBS)
 
+# A Release tree, then the table of figures against this machine's own limits
+# (docs/performance.md). BENCH_N=100000 for a quick run.
+bench: deps
+	$(CMAKE) -S . -B $(BENCHDIR) -DCMAKE_BUILD_TYPE=Release
+	$(CMAKE) --build $(BENCHDIR) -j $(JOBS) --target rxl-bench
+	rm -rf $(BENCHDIR)/data && mkdir -p $(BENCHDIR)/data
+	$(BENCHDIR)/tests/bench/rxl-bench $(BENCHDIR)/data $(BENCH_N)
+	rm -rf $(BENCHDIR)/data
+
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
 
@@ -48,4 +59,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(TESTDIR) demo-ledger
+	rm -rf $(BUILD) $(TESTDIR) $(BENCHDIR) demo-ledger

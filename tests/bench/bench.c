@@ -1,0 +1,524 @@
+/* rxl-bench: rxledger measured against the limits of the machine it runs on,
+ * each limit measured in the same run (docs/performance.md).
+ *
+ * usage: rxl-bench DIR [N]     (N entries for the large figures; default 1,000,000)
+ *
+ * Prints one row per figure: the figure, the limit it is compared with, and
+ * the ratio. Timings are wall-clock medians or totals; nothing is asserted:
+ * the table is the result. */
+#define _DEFAULT_SOURCE 1 /* wait4 */
+#include <lmdb.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keys/keys.h"
+#include "ledger/export.h"
+#include "ledger/ledger.h"
+#include "ledger/merkle.h"
+#include "policy/audit.h"
+#include "test_util.h"
+
+#define SAMPLES     200
+#define TXN_ENTRIES 1000
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof(*v), cmp_d);
+    return v[n / 2];
+}
+
+static void die(const char *what, int rc)
+{
+    fprintf(stderr, "rxl-bench: %s failed (%d: %s)\n", what, rc, ledger_strerror(rc));
+    exit(1);
+}
+
+static void row(const char *figure, double value, const char *unit, const char *limit,
+                double limit_value, double ratio, const char *target)
+{
+    printf("| %-44s | %12.1f %-9s | %-44s | %12.1f | %6.2f | %-10s |\n", figure, value, unit, limit,
+           limit_value, ratio, target);
+    fflush(stdout);
+}
+
+static EVP_MD_CTX *md;
+
+/* The RFC 9162 leaf hash, with one reused digest context. */
+static void sha256_leaf(uint8_t out[32], const uint8_t *p, size_t n)
+{
+    static const uint8_t zero = 0;
+    unsigned int len = 0;
+    if (md == NULL && (md = EVP_MD_CTX_new()) == NULL)
+        die("sha256", -1);
+    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(md, &zero, 1) != 1 ||
+        EVP_DigestUpdate(md, p, n) != 1 || EVP_DigestFinal_ex(md, out, &len) != 1)
+        die("sha256", -1);
+}
+
+static int ignore_finding(const policy_finding *f, void *ud)
+{
+    (void)f;
+    (void)ud;
+    return 0;
+}
+
+/* ---- keys and ledgers ---- */
+
+static keys_key *seeded(uint8_t b)
+{
+    uint8_t seed[KEYS_SEED_BYTES];
+    keys_key *k = NULL;
+    memset(seed, b, sizeof(seed));
+    if (keys_from_seed(&k, seed) != 0)
+        die("key", -1);
+    return k;
+}
+
+static keys_key *site_k, *pharm_k;
+
+static ledger *make_ledger(const char *dir)
+{
+    char err[256];
+    ledger *l = NULL;
+    int rc;
+    (void)rxt_rm_rf(dir);
+    if ((rc = ledger_open(&l, dir, LEDGER_OPEN_CREATE, err, sizeof(err))) != 0)
+        die(err, rc);
+    if ((rc = ledger_init(l, site_k, "Bench Clinic", "BJ6125341", NULL)) != 0)
+        die("init", rc);
+    if ((rc = rxt_enroll(l, site_k, pharm_k, "Pat Pharm", "pharmacist", 0, 0, 0)) != 0)
+        die("enroll", rc);
+    return l;
+}
+
+static ledger *open_ledger(const char *dir, bool rdonly)
+{
+    char err[256];
+    ledger *l = NULL;
+    int rc = ledger_open(&l, dir, rdonly ? LEDGER_OPEN_RDONLY : 0, err, sizeof(err));
+    if (rc != 0)
+        die(err, rc);
+    return l;
+}
+
+typedef struct notes {
+    uint64_t n, done;
+    ledger_body *body;
+} notes;
+
+static int notes_fn(ledger_txn *t, void *ud)
+{
+    notes *ns = ud;
+    ledger_append_opts o = LEDGER_APPEND_INIT;
+    o.type = "note";
+    o.body = ns->body;
+    for (uint64_t i = 0; i < ns->n; i++) {
+        int rc = ledger_txn_append(t, pharm_k, &o, NULL);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Fill a ledger to @p n entries in transactions of TXN_ENTRIES; returns seconds. */
+static double fill(ledger *l, uint64_t n)
+{
+    uint8_t head[LEDGER_HASH_BYTES];
+    uint64_t have = 0;
+    notes ns = {0, 0, NULL};
+    int rc;
+    if (ledger_body_new(&ns.body) != 0 ||
+        ledger_body_put_text(ns.body, "text",
+                             "Controlled-substance cabinet reconciled: counts match the "
+                             "ledger, seals intact, temperature 4 C.") != 0)
+        die("body", -1);
+    ledger_head(l, &have, head);
+    double t0 = now_s();
+    while (have < n) {
+        ns.n = n - have < TXN_ENTRIES ? n - have : TXN_ENTRIES;
+        if ((rc = ledger_transact(l, notes_fn, &ns)) != 0)
+            die("bulk append", rc);
+        have += ns.n;
+    }
+    double dt = now_s() - t0;
+    ledger_body_free(ns.body);
+    return dt;
+}
+
+/* ---- the limits ---- */
+
+/* One durable LMDB put (its own transaction, synced), median of SAMPLES. */
+static double durable_put(const char *dir)
+{
+    MDB_env *env;
+    MDB_dbi dbi;
+    MDB_txn *txn;
+    uint8_t val[400];
+    double t[SAMPLES];
+    (void)rxt_rm_rf(dir);
+    mkdir(dir, 0700);
+    memset(val, 0x5a, sizeof(val));
+    if (mdb_env_create(&env) != 0 || mdb_env_set_mapsize(env, 64u << 20) != 0 ||
+        mdb_env_open(env, dir, 0, 0600) != 0 || mdb_txn_begin(env, NULL, 0, &txn) != 0 ||
+        mdb_dbi_open(txn, NULL, 0, &dbi) != 0 || mdb_txn_commit(txn) != 0)
+        die("lmdb baseline", -1);
+    for (uint64_t i = 0; i < SAMPLES; i++) {
+        uint64_t key = __builtin_bswap64(i);
+        MDB_val k = {sizeof(key), &key}, v = {sizeof(val), val};
+        double t0 = now_s();
+        if (mdb_txn_begin(env, NULL, 0, &txn) != 0 || mdb_put(txn, dbi, &k, &v, MDB_APPEND) != 0 ||
+            mdb_txn_commit(txn) != 0)
+            die("lmdb put", -1);
+        t[i] = now_s() - t0;
+    }
+    mdb_env_close(env);
+    return median(t, SAMPLES);
+}
+
+static double lib_append(const char *dir)
+{
+    ledger *l = make_ledger(dir);
+    ledger_body *b = NULL;
+    double t[SAMPLES];
+    if (ledger_body_new(&b) != 0 || ledger_body_put_text(b, "text", "fridge checked") != 0)
+        die("body", -1);
+    ledger_append_opts o = LEDGER_APPEND_INIT;
+    o.type = "note";
+    o.body = b;
+    for (int i = 0; i < SAMPLES; i++) {
+        double t0 = now_s();
+        int rc = ledger_append(l, pharm_k, &o, NULL);
+        t[i] = now_s() - t0;
+        if (rc != 0)
+            die("append", rc);
+    }
+    ledger_body_free(b);
+    ledger_close(l);
+    return median(t, SAMPLES);
+}
+
+/* Ed25519 signatures (or verifications) per second on one core, ~1 s. */
+static double ed25519_rate(bool verify)
+{
+    uint8_t msg[420], sig[KEYS_SIG_BYTES], pub[KEYS_PUB_BYTES];
+    keys_pub *p = NULL;
+    uint64_t n = 0;
+    memset(msg, 0x33, sizeof(msg));
+    keys_key_pub(pharm_k, pub);
+    if (keys_sign(pharm_k, sig, msg, sizeof(msg)) != 0 || keys_pub_new(&p, pub) != 0)
+        die("ed25519", -1);
+    double t0 = now_s(), dt;
+    do {
+        for (int i = 0; i < 64; i++, n++)
+            if ((verify ? keys_pub_verify(p, sig, msg, sizeof(msg))
+                        : keys_sign(pharm_k, sig, msg, sizeof(msg))) != 0)
+                die("ed25519", -1);
+        dt = now_s() - t0;
+    } while (dt < 1.0);
+    keys_pub_free(p);
+    return (double)n / dt;
+}
+
+/* A cursor scan over the entries with SHA-256 of each (the hash-only limit). */
+static double scan_and_hash(const char *dir, uint64_t *bytes)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint8_t out[32];
+    uint64_t n = 0;
+    *bytes = 0;
+    if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 16) != 0 ||
+        mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600) != 0 ||
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0 ||
+        mdb_dbi_open(txn, "entries", 0, &dbi) != 0 || mdb_cursor_open(txn, dbi, &cur) != 0)
+        die("raw scan", -1);
+    double t0 = now_s();
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        sha256_leaf(out, v.mv_data, v.mv_size);
+        *bytes += v.mv_size;
+        n++;
+    }
+    double dt = now_s() - t0;
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return (double)n / dt;
+}
+
+/* ---- peak memory of a child doing one job ---- */
+
+typedef enum job { JOB_VERIFY, JOB_AUDIT, JOB_EXPORT } job;
+
+static void run_job(const char *dir, job j, const char *file)
+{
+    ledger *l = open_ledger(dir, j != JOB_EXPORT);
+    int rc = 0;
+    if (j == JOB_VERIFY) {
+        ledger_verify_result r;
+        rc = ledger_verify(l, 0, NULL, NULL, &r);
+    } else if (j == JOB_AUDIT) {
+        policy_source src;
+        policy_audit_opts o = POLICY_AUDIT_INIT;
+        policy_audit_summary sum;
+        char why[256];
+        if ((rc = policy_source_ledger(&src, l)) == 0) {
+            rc = policy_audit(&src, &o, ignore_finding, NULL, &sum, why, sizeof(why));
+            policy_source_ledger_close(&src);
+        }
+    } else {
+        FILE *f = fopen(file, "wb");
+        ledger_export_opts o = LEDGER_EXPORT_INIT;
+        ledger_export_info info;
+        rc = f == NULL ? -1 : ledger_export_write(l, site_k, &o, f, &info);
+        if (f != NULL)
+            fclose(f);
+    }
+    ledger_close(l);
+    if (rc != 0)
+        die("job", rc);
+}
+
+static long status_kib(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    long v = -1;
+    size_t fl = strlen(field);
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, field, fl) == 0 && line[fl] == ':')
+            v = strtol(line + fl + 1, NULL, 10);
+    fclose(f);
+    return v;
+}
+
+/* Peak memory of a child running one job: the process's own (anonymous) memory,
+ * sampled every 2 ms, and its peak RSS, which also counts the pages of the
+ * memory-mapped ledger file the kernel keeps resident (page cache, reclaimable). */
+static void peak_kib(const char *dir, job j, const char *file, long *anon, long *rss)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        run_job(dir, j, file);
+        _exit(0);
+    }
+    int status;
+    struct rusage ru;
+    *anon = 0;
+    if (pid < 0)
+        die("fork", -1);
+    while (wait4(pid, &status, WNOHANG, &ru) == 0) {
+        long a = status_kib(pid, "RssAnon");
+        if (a > *anon)
+            *anon = a;
+        usleep(2000);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        die("child job", -1);
+    *rss = ru.ru_maxrss;
+}
+
+/* ---- main ---- */
+
+int main(int argc, char **argv)
+{
+    char path[4096], small[4096], big[4096], file[4096];
+    uint64_t n = 1000000, bytes = 0;
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: rxl-bench DIR [N]\n");
+        return 2;
+    }
+    if (argc == 3)
+        n = strtoull(argv[2], NULL, 10);
+    if (n < 10000) {
+        fprintf(stderr, "rxl-bench: N must be at least 10000\n");
+        return 2;
+    }
+    mkdir(argv[1], 0700);
+    site_k = seeded(1);
+    pharm_k = seeded(2);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    printf("rxl-bench: N = %llu entries, %ld cores\n\n", (unsigned long long)n, cores);
+    printf("| %-44s | %-22s | %-44s | %12s | %6s | %-10s |\n", "figure", "value", "limit", "limit",
+           "ratio", "target");
+    printf("|%s|%s|%s|%s|%s|%s|\n", "----------------------------------------------",
+           "------------------------", "----------------------------------------------",
+           "--------------", "--------", "------------");
+
+    /* durable single append */
+    snprintf(path, sizeof(path), "%s/put", argv[1]);
+    double put = durable_put(path);
+    snprintf(path, sizeof(path), "%s/append", argv[1]);
+    double app = lib_append(path);
+    row("library append, durable (median of 200)", app * 1e6, "us", "minimal durable LMDB put",
+        put * 1e6, app / put, "<= 1.3");
+
+    /* bulk */
+    double signs = ed25519_rate(false), verifies = ed25519_rate(true);
+    snprintf(big, sizeof(big), "%s/big", argv[1]);
+    ledger *l = make_ledger(big);
+    double gen = fill(l, n);
+    ledger_close(l);
+    row("bulk append, library (1000 per txn)", (double)n / gen, "entries/s",
+        "Ed25519 signs/s, one core", signs, (double)n / gen / signs, "");
+
+    /* verify */
+    l = open_ledger(big, true);
+    ledger_verify_result r;
+    double t0 = now_s();
+    int rc = ledger_verify(l, 0, NULL, NULL, &r);
+    double dv = now_s() - t0;
+    if (rc != 0)
+        die("verify", rc);
+    row("verify (signatures), one thread", (double)n / dv, "entries/s",
+        "Ed25519 verifies/s x 1 core used", verifies, (double)n / dv / verifies, ">= 0.8");
+    t0 = now_s();
+    rc = ledger_verify(l, LEDGER_VERIFY_NO_SIGNATURES, NULL, NULL, &r);
+    double dh = now_s() - t0;
+    if (rc != 0)
+        die("verify --no-signatures", rc);
+    ledger_close(l);
+    double scan = scan_and_hash(big, &bytes);
+    row("verify --no-signatures", (double)n / dh, "entries/s", "LMDB cursor scan + SHA-256", scan,
+        (double)n / dh / scan, ">= 1M/s");
+
+    /* audit pass (after verify) */
+    l = open_ledger(big, true);
+    policy_source src;
+    policy_audit_opts ao = POLICY_AUDIT_INIT;
+    policy_audit_summary sum;
+    char why[256];
+    t0 = now_s();
+    if ((rc = policy_source_ledger(&src, l)) != 0 ||
+        (rc = policy_audit(&src, &ao, ignore_finding, NULL, &sum, why, sizeof(why))) != 0)
+        die("audit", rc);
+    double da = now_s() - t0;
+    policy_source_ledger_close(&src);
+    row("audit pass (notes only; after verify)", (double)n / da, "entries/s",
+        "verify --no-signatures rate", (double)n / dh, dh / da, ">= 1M/s");
+
+    /* proofs */
+    uint8_t path_h[LEDGER_PROOF_MAX][LEDGER_HASH_BYTES], buf[LEDGER_MAX_ENTRY_BYTES];
+    size_t npath, len;
+    double pt[SAMPLES], gt[SAMPLES];
+    uint64_t size = n;
+    for (int i = 0; i < SAMPLES; i++) {
+        uint64_t idx = (uint64_t)rand() % size;
+        t0 = now_s();
+        if ((rc = ledger_merkle_inclusion(l, idx, size, path_h, &npath)) != 0)
+            die("proof", rc);
+        pt[i] = now_s() - t0;
+        t0 = now_s();
+        if ((rc = ledger_get(l, idx, buf, sizeof(buf), &len)) != 0)
+            die("get", rc);
+        gt[i] = now_s() - t0;
+    }
+    double reads = 1.0 + log2((double)size), one_read = median(gt, SAMPLES);
+    double proof = median(pt, SAMPLES);
+    row("inclusion proof at size N (median of 200)", proof * 1e6, "us", "1 + log2(N) LMDB reads",
+        reads * one_read * 1e6, proof / (reads * one_read), "< 1 ms");
+    ledger_close(l);
+
+    /* export and verify-export */
+    snprintf(file, sizeof(file), "%s/export.cbor", argv[1]);
+    l = open_ledger(big, false);
+    FILE *f = fopen(file, "wb");
+    ledger_export_opts eo = LEDGER_EXPORT_INIT;
+    ledger_export_info info;
+    setvbuf(f, NULL, _IOFBF, 1 << 20);
+    t0 = now_s();
+    if ((rc = ledger_export_write(l, site_k, &eo, f, &info)) != 0)
+        die("export", rc);
+    fflush(f);
+    fsync(fileno(f));
+    double de = now_s() - t0;
+    long fsize = ftell(f);
+    fclose(f);
+    ledger_close(l);
+    /* the limit: writing and reading the same number of bytes */
+    snprintf(path, sizeof(path), "%s/plain.bin", argv[1]);
+    f = fopen(path, "wb");
+    static uint8_t chunk[1 << 20];
+    memset(chunk, 7, sizeof(chunk));
+    t0 = now_s();
+    for (long w = 0; w < fsize; w += (long)sizeof(chunk))
+        fwrite(chunk, 1, sizeof(chunk), f);
+    fflush(f);
+    fsync(fileno(f));
+    double dw = now_s() - t0;
+    fclose(f);
+    double mb = (double)fsize / 1e6;
+    row("export (MB/s)", mb / de, "MB/s", "write + fsync of the same bytes", mb / dw, dw / de, "");
+    uint8_t fpr[KEYS_FPR_BYTES], pub[KEYS_PUB_BYTES];
+    keys_key_pub(site_k, pub);
+    keys_fingerprint(fpr, pub);
+    f = fopen(file, "rb");
+    setvbuf(f, NULL, _IOFBF, 1 << 20);
+    ledger_export_reader *rd = NULL;
+    ledger_entry e;
+    t0 = now_s();
+    rc = ledger_export_open(&rd, f, fpr);
+    while (rc == 0)
+        rc = ledger_export_next(rd, &e);
+    double dx = now_s() - t0;
+    if (rc != 1)
+        die(ledger_export_why(rd), rc);
+    ledger_export_close(rd);
+    fclose(f);
+    f = fopen(path, "rb");
+    t0 = now_s();
+    while (fread(chunk, 1, sizeof(chunk), f) == sizeof(chunk))
+        ;
+    double dr = now_s() - t0;
+    fclose(f);
+    row("verify-export (MB/s), one thread", mb / dx, "MB/s", "reading the same bytes", mb / dr,
+        dr / dx, "");
+
+    /* flat memory: the same jobs at N/10 */
+    snprintf(small, sizeof(small), "%s/small", argv[1]);
+    l = make_ledger(small);
+    fill(l, n / 10);
+    ledger_close(l);
+    const char *names[] = {"verify", "audit", "export"};
+    for (job j = JOB_VERIFY; j <= JOB_EXPORT; j++) {
+        char fig[80];
+        long as, rs, ab, rb;
+        peak_kib(small, j, file, &as, &rs);
+        peak_kib(big, j, file, &ab, &rb);
+        snprintf(fig, sizeof(fig), "peak own memory of %s at N (KiB)", names[j]);
+        row(fig, (double)ab, "KiB", "the same at N/10", (double)as, (double)ab / (double)as,
+            "~ 1.0");
+        snprintf(fig, sizeof(fig), "peak RSS of %s at N, mapped file incl.", names[j]);
+        row(fig, (double)rb, "KiB", "the same at N/10", (double)rs, (double)rb / (double)rs, "");
+    }
+    printf("\nexport: %.1f MB for %llu entries (%.0f bytes/entry); store: see du of %s\n", mb,
+           (unsigned long long)n, (double)fsize / (double)n, big);
+    return 0;
+}
