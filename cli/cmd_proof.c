@@ -104,7 +104,7 @@ int cmd_prove(int argc, char **argv)
 {
     popts o = {NULL, 0, 0, false};
     uint64_t seq;
-    int n, rc = parse("prove", prove_help, argc, argv, &o, &n);
+    int n = 0, rc = parse("prove", prove_help, argc, argv, &o, &n);
     if (rc != 0)
         return rc < 0 ? RX_EXIT_OK : rc;
     if (n != 1)
@@ -119,7 +119,7 @@ int cmd_prove(int argc, char **argv)
 int cmd_consistency(int argc, char **argv)
 {
     popts o = {NULL, 0, 0, false};
-    int n, rc = parse("consistency", consistency_help, argc, argv, &o, &n);
+    int n = 0, rc = parse("consistency", consistency_help, argc, argv, &o, &n);
     if (rc != 0)
         return rc < 0 ? RX_EXIT_OK : rc;
     if (n != 0)

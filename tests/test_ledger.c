@@ -675,6 +675,56 @@ static void test_ledger_verify_names_bad_entry(void **state)
     assert_non_null(strstr(r.reason, "Merkle"));
 }
 
+/* Signatures are checked by several threads in batches: the finding is still the
+ * first bad entry, whichever kind of problem comes first. */
+static void test_ledger_parallel_verify_reports_first(void **state)
+{
+    fx *f = *state;
+    enum { N = 1300 }; /* more than two batches of 512 */
+    uint8_t a[LEDGER_MAX_ENTRY_BYTES], b[LEDGER_MAX_ENTRY_BYTES];
+    size_t an, bn;
+    ledger_verify_result r;
+    int64_t now = ledger__now_ms();
+    for (int i = 0; i < N; i++)
+        assert_int_equal(note(f, f->pharm, now, "parallel"), 0);
+    for (const char *threads = "1"; threads != NULL;
+         threads = strcmp(threads, "1") == 0 ? "3" : NULL) {
+        setenv("RXLEDGER_THREADS", threads, 1);
+        verify_ok(f, N + 3);
+        /* bad signatures at 700 and 1100: 700 is reported */
+        assert_int_equal(ledger_get(f->l, 700, a, sizeof(a), &an), 0);
+        assert_int_equal(ledger_get(f->l, 1100, b, sizeof(b), &bn), 0);
+        a[an - 1] ^= 0x01;
+        b[bn - 1] ^= 0x01;
+        plant(f, 1100, b, bn);
+        plant(f, 700, a, an);
+        assert_int_equal(ledger_verify(f->l, 0, NULL, NULL, &r), LEDGER_EVERIFY);
+        assert_int_equal(r.bad_seq, 700);
+        assert_int_equal(r.entries, 700);
+        assert_non_null(strstr(r.reason, "signature"));
+        /* 700 restored: a bad signature at 1100 comes before the broken link at 1200 */
+        a[an - 1] ^= 0x01;
+        plant(f, 700, a, an);
+        uint8_t c[LEDGER_MAX_ENTRY_BYTES];
+        size_t cn;
+        assert_int_equal(ledger_get(f->l, 1200, c, sizeof(c), &cn), 0);
+        assert_int_equal(ledger_get(f->l, 1201, a, sizeof(a), &an), 0);
+        plant(f, 1200, a, an); /* entry 1201's bytes at 1200: wrong seq */
+        assert_int_equal(ledger_verify(f->l, 0, NULL, NULL, &r), LEDGER_EVERIFY);
+        assert_int_equal(r.bad_seq, 1100);
+        assert_non_null(strstr(r.reason, "signature"));
+        /* 1100 restored: the broken link is the finding */
+        b[bn - 1] ^= 0x01;
+        plant(f, 1100, b, bn);
+        assert_int_equal(ledger_verify(f->l, 0, NULL, NULL, &r), LEDGER_EVERIFY);
+        assert_int_equal(r.bad_seq, 1200);
+        assert_null(strstr(r.reason, "signature"));
+        plant(f, 1200, c, cn);
+    }
+    unsetenv("RXLEDGER_THREADS");
+    verify_ok(f, N + 3);
+}
+
 static void test_ledger_concurrent_processes(void **state)
 {
     /* Two processes append 500 notes each at once: all land, one chain. */
@@ -1039,6 +1089,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ledger_revocation, setup_enrolled, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_verify_rejects_noncanonical_payloads,
                                         setup_enrolled, teardown),
+        cmocka_unit_test_setup_teardown(test_ledger_parallel_verify_reports_first, setup_enrolled,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_ledger_verify_names_bad_entry, setup_enrolled,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ledger_concurrent_processes, setup_enrolled, teardown),

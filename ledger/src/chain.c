@@ -47,8 +47,8 @@ int ledger__chain_step(ledger__ktab *t, const ledger_entry *e, uint64_t expect, 
                        size_t whylen)
 {
     ledger__vkey *signer;
-    const uint8_t *prot, *payload;
-    size_t protlen, plen;
+    const uint8_t *prot = NULL, *payload = NULL;
+    size_t protlen = 0, plen = 0;
     int rc;
     if (e->seq != expect) {
         ledger__errf(why, whylen, "payload says seq %llu but is stored at seq %llu",

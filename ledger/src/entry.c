@@ -408,8 +408,8 @@ int ledger__entry_spans(const ledger_entry *e, const uint8_t **prot, size_t *pro
 int ledger_entry_decode(ledger_entry *out, const uint8_t *bytes, size_t len, char *why,
                         size_t whylen)
 {
-    const uint8_t *prot, *payload, *sig;
-    size_t protlen, plen;
+    const uint8_t *prot = NULL, *payload = NULL, *sig = NULL;
+    size_t protlen = 0, plen = 0;
     uint8_t hkid[KEYS_KID_BYTES];
     char sub[LEDGER_ERRMSG_MAX] = "";
     int rc;

@@ -176,6 +176,19 @@ int ledger__chain_step(ledger__ktab *t, const ledger_entry *e, uint64_t expect, 
                        int64_t prev_rt, bool check_sig, ledger__effect *eff, char *why,
                        size_t whylen);
 
+/* ---- parallel signature checks (sigpool.c) ---- */
+typedef struct ledger__sigpool ledger__sigpool;
+/* Workers: RXLEDGER_THREADS, else one per online core (the caller is one). */
+int ledger__sigpool_new(ledger__sigpool **out);
+unsigned ledger__sigpool_threads(const ledger__sigpool *p);
+/* Queue the check of @p sig over the Sig_structure of @p prot and @p payload. */
+int ledger__sigpool_add(ledger__sigpool *p, const keys_pub *pub, const uint8_t sig[KEYS_SIG_BYTES],
+                        const uint8_t *prot, size_t protlen, const uint8_t *payload, size_t plen,
+                        uint64_t seq);
+/* Check everything queued; true with the lowest bad seq when a signature failed. */
+bool ledger__sigpool_flush(ledger__sigpool *p, uint64_t *bad_seq);
+void ledger__sigpool_free(ledger__sigpool *p);
+
 /* ---- misc ---- */
 void ledger__errf(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

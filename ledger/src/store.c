@@ -293,7 +293,7 @@ static int entry_at(ledger *l, MDB_txn *txn, uint64_t seq, ledger_entry *e)
 static int key_lookup(ledger *l, MDB_txn *txn, const uint8_t kid[KEYS_KID_BYTES],
                       ledger_keyinfo *out)
 {
-    uint64_t enrolled, revoked;
+    uint64_t enrolled = 0, revoked = 0;
     ledger_entry e;
     ledger__effect eff;
     char why[LEDGER_ERRMSG_MAX];
@@ -417,7 +417,7 @@ done:
 /* Apply an entry's effect to the key index, refusing impossible changes. */
 static int apply_effect(ledger *l, MDB_txn *txn, const ledger__effect *eff, uint64_t seq)
 {
-    uint64_t enrolled, revoked;
+    uint64_t enrolled = 0, revoked = 0;
     char kidhex[2 * KEYS_KID_BYTES + 1];
     int rc;
     if (eff->kind == LEDGER__EFF_NONE)

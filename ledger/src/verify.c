@@ -25,6 +25,7 @@ typedef struct vstate {
     MDB_cursor *idx;                         /* over the derived index */
     uint64_t indexed;                        /* index records the chain implies */
     uint8_t frontier[64][LEDGER_HASH_BYTES]; /* left siblings still open, per level */
+    ledger__sigpool *pool;                   /* signature checks; NULL: not checked */
 } vstate;
 
 /* Recompute the perfect subtrees leaf @p seq completes and check the stored ones:
@@ -54,12 +55,19 @@ static int merkle_check(vstate *vs, uint64_t seq, const uint8_t leaf[LEDGER_HASH
 }
 
 static int check_entry(vstate *vs, ledger__ktab *t, const ledger_entry *e, uint64_t expect,
-                       const uint8_t *prev, int64_t prev_rt, unsigned flags, char *why,
-                       size_t whylen)
+                       const uint8_t *prev, int64_t prev_rt, char *why, size_t whylen)
 {
     ledger__effect eff;
-    int rc = ledger__chain_step(t, e, expect, prev, prev_rt,
-                                (flags & LEDGER_VERIFY_NO_SIGNATURES) == 0, &eff, why, whylen);
+    /* the signature is queued for the pool; everything else is checked here, in order */
+    int rc = ledger__chain_step(t, e, expect, prev, prev_rt, false, &eff, why, whylen);
+    if (rc == 0 && vs->pool != NULL) {
+        const ledger__vkey *signer = e->seq == 0 ? &t->v[0] : ledger__ktab_find(t, e->kid);
+        const uint8_t *prot = NULL, *payload = NULL;
+        size_t protlen = 0, plen = 0;
+        if ((rc = ledger__entry_spans(e, &prot, &protlen, &payload, &plen)) == 0)
+            rc = ledger__sigpool_add(vs->pool, signer->pub, e->sig, prot, protlen, payload, plen,
+                                     e->seq);
+    }
     if (rc != 0 || (eff.kind == LEDGER__EFF_ENROLL && e->seq != 0))
         return rc;
     /* The derived index must hold this entry's record. */
@@ -90,6 +98,18 @@ static int check_entry(vstate *vs, ledger__ktab *t, const ledger_entry *e, uint6
         }
     }
     return 0;
+}
+
+/* Check every queued signature; a bad one becomes the finding (lowest seq). */
+static bool bad_signature(vstate *vs, ledger_verify_result *out)
+{
+    uint64_t bad;
+    if (vs->pool == NULL || !ledger__sigpool_flush(vs->pool, &bad))
+        return false;
+    (void)finding(out, bad, "signature does not verify");
+    out->cause = KEYS_EBADSIG;
+    out->entries = bad; /* the good ones: those before it */
+    return true;
 }
 
 static int snapshot_node(void *ud, unsigned level, uint64_t index, uint8_t out[LEDGER_HASH_BYTES])
@@ -152,7 +172,7 @@ static int check_index(ledger *l, MDB_txn *txn, ledger__ktab *t, ledger_verify_r
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < t->n; i++) {
-        uint64_t enrolled, revoked;
+        uint64_t enrolled = 0, revoked = 0;
         const ledger_keyinfo *k = &t->v[i].info;
         rc = ledger__keyrec_get(l, txn, k->kid, &enrolled, &revoked);
         if (rc == LEDGER_ENOTFOUND ||
@@ -190,6 +210,8 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
     int rc, mrc;
 
     memset(out, 0, sizeof(*out));
+    if ((flags & LEDGER_VERIFY_NO_SIGNATURES) == 0 && (rc = ledger__sigpool_new(&vs.pool)) != 0)
+        goto done;
     if ((rc = ledger__read_txn(l, &txn)) != 0)
         goto done;
     vs.txn = txn;
@@ -219,13 +241,17 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
         }
         rc = ledger_entry_decode(&e, v.mv_data, v.mv_size, why, sizeof(why));
         if (rc == 0)
-            rc = check_entry(&vs, &t, &e, expect, prev, prev_rt, flags, why, sizeof(why));
+            rc = check_entry(&vs, &t, &e, expect, prev, prev_rt, why, sizeof(why));
         if (rc == 0)
             rc = merkle_check(&vs, expect, e.hash, why, sizeof(why));
         if (rc == LEDGER_ENOMEM)
             goto done;
         if (rc != 0) {
             int cause = rc;
+            if (bad_signature(&vs, out)) {
+                rc = LEDGER_EVERIFY; /* an earlier entry's signature failed: the first problem */
+                goto done;
+            }
             rc = finding(out, expect, why);
             out->cause = cause;
             goto done;
@@ -240,6 +266,10 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
     }
     if (mrc != MDB_NOTFOUND) {
         rc = ledger__mdb_err(l, mrc, "cannot read entries");
+        goto done;
+    }
+    if (bad_signature(&vs, out)) {
+        rc = LEDGER_EVERIFY;
         goto done;
     }
     if (progress != NULL)
@@ -283,6 +313,7 @@ done:
         mdb_cursor_close(cur);
     if (txn != NULL)
         ledger__end_read(l, txn);
+    ledger__sigpool_free(vs.pool);
     ledger__ktab_release(&t);
     return rc;
 }
