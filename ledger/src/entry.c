@@ -1,6 +1,7 @@
 /* Entries: the COSE_Sign1 envelope, the payload, the type table and the rules
  * every entry obeys (shared by append and verify so they can never disagree). */
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,19 +91,37 @@ const char *ledger_strerror(int code)
 
 /* ---- hashing and the envelope ---- */
 
+/* SHA-256 with the digest fetched once and a context per thread: an implicit
+ * fetch per call (EVP_sha256() in EVP_DigestInit_ex) costs more than hashing
+ * a small entry. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static _Thread_local EVP_MD_CTX *sha256_ctx;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+int ledger__sha256_2(uint8_t out[LEDGER_HASH_BYTES], const void *a, size_t an, const void *b,
+                     size_t bn)
+{
+    unsigned int len = 0;
+    (void)pthread_once(&sha256_once, sha256_fetch);
+    if (sha256_md == NULL || (sha256_ctx == NULL && (sha256_ctx = EVP_MD_CTX_new()) == NULL))
+        return LEDGER_ENOMEM;
+    return EVP_DigestInit_ex(sha256_ctx, sha256_md, NULL) == 1 &&
+                   EVP_DigestUpdate(sha256_ctx, a, an) == 1 &&
+                   (bn == 0 || EVP_DigestUpdate(sha256_ctx, b, bn) == 1) &&
+                   EVP_DigestFinal_ex(sha256_ctx, out, &len) == 1 && len == LEDGER_HASH_BYTES
+               ? 0
+               : LEDGER_EIO;
+}
+
 int ledger__leaf_hash(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *p, size_t n)
 {
     static const uint8_t leaf_prefix = 0x00;
-    unsigned int outlen = 0;
-    int ok;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx == NULL)
-        return LEDGER_ENOMEM;
-    ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-         EVP_DigestUpdate(ctx, &leaf_prefix, 1) == 1 && EVP_DigestUpdate(ctx, p, n) == 1 &&
-         EVP_DigestFinal_ex(ctx, out, &outlen) == 1 && outlen == LEDGER_HASH_BYTES;
-    EVP_MD_CTX_free(ctx);
-    return ok ? 0 : LEDGER_EIO;
+    return ledger__sha256_2(out, &leaf_prefix, 1, p, n);
 }
 
 void ledger__sig_structure(ledger__buf *out, const uint8_t *prot, size_t protlen,

@@ -104,6 +104,9 @@ int ledger__entry_build(ledger__buf *out, const keys_key *k, const uint8_t *payl
 /* Sig_structure for protected header @p prot and payload. */
 void ledger__sig_structure(ledger__buf *out, const uint8_t *prot, size_t protlen,
                            const uint8_t *payload, size_t plen);
+/* SHA-256 of a || b (b may be empty). 0, LEDGER_ENOMEM, LEDGER_EIO. */
+int ledger__sha256_2(uint8_t out[LEDGER_HASH_BYTES], const void *a, size_t an, const void *b,
+                     size_t bn);
 /* RFC 9162 leaf hash of entry bytes. */
 int ledger__leaf_hash(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *p, size_t n);
 /* Open any of our COSE_Sign1 envelopes (entries, checkpoints): the spans the

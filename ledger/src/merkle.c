@@ -10,11 +10,10 @@ void ledger_merkle_node(uint8_t out[LEDGER_HASH_BYTES], const uint8_t left[LEDGE
                         const uint8_t right[LEDGER_HASH_BYTES])
 {
     uint8_t buf[1 + 2 * LEDGER_HASH_BYTES];
-    unsigned int n = 0;
     buf[0] = 0x01;
     memcpy(buf + 1, left, LEDGER_HASH_BYTES);
     memcpy(buf + 1 + LEDGER_HASH_BYTES, right, LEDGER_HASH_BYTES);
-    if (EVP_Digest(buf, sizeof(buf), out, &n, EVP_sha256(), NULL) != 1)
+    if (ledger__sha256_2(out, buf, sizeof(buf), NULL, 0) != 0)
         memset(out, 0, LEDGER_HASH_BYTES); /* cannot match any real node */
 }
 
