@@ -449,6 +449,9 @@ struct ledger_export_reader {
     uint64_t item_no;                       /* items read, from 1 */
     FILE *hashes;                           /* leaf hashes of the range, for references into it */
     uint8_t header_hash[LEDGER_HASH_BYTES]; /* SHA-256 of the header item */
+    ledger__sigpool *pool;                  /* the range's signature checks, in parallel */
+    bool failed_sig;                        /* the failure is a signature ... */
+    uint64_t failed_seq;                    /* ... of this entry */
 };
 
 static int fail(ledger_export_reader *r, const char *fmt, ...)
@@ -456,10 +459,20 @@ static int fail(ledger_export_reader *r, const char *fmt, ...)
 static int fail(ledger_export_reader *r, const char *fmt, ...)
 {
     va_list ap;
+    uint64_t bad;
+    r->state = -1;
+    /* a signature of an earlier entry, still being checked, may be the first problem */
+    if (r->pool != NULL && ledger__sigpool_flush(r->pool, &bad)) {
+        r->failed_sig = true;
+        r->failed_seq = bad;
+        r->cause = KEYS_EBADSIG;
+        snprintf(r->why, sizeof(r->why), "entry seq %llu (item %llu): signature does not verify",
+                 (unsigned long long)bad, (unsigned long long)(bad - r->info.from + 2));
+        return LEDGER_EVERIFY;
+    }
     va_start(ap, fmt);
     vsnprintf(r->why, sizeof(r->why), fmt, ap);
     va_end(ap);
-    r->state = -1;
     return LEDGER_EVERIFY;
 }
 
@@ -811,6 +824,8 @@ int ledger_export_open(ledger_export_reader **out, FILE *in, const uint8_t fpr[K
         return LEDGER_ENOMEM;
     if ((rc = parse_header(r)) != 0)
         return rc;
+    if ((rc = ledger__sigpool_new(&r->pool)) != 0)
+        return rc;
     if ((r->hashes = tmpfile()) == NULL) {
         snprintf(r->why, sizeof(r->why), "cannot create a temporary file");
         return LEDGER_EIO;
@@ -820,6 +835,9 @@ int ledger_export_open(ledger_export_reader **out, FILE *in, const uint8_t fpr[K
 
 static int read_trailer(ledger_export_reader *r)
 {
+    uint64_t bad;
+    if (ledger__sigpool_flush(r->pool, &bad))
+        return fail(r, "a signature does not verify"); /* fail() names the entry */
     ledger_checkpoint cp;
     uint8_t root[LEDGER_HASH_BYTES], node[LEDGER_HASH_BYTES];
     char sub[LEDGER_ERRMSG_MAX] = "";
@@ -893,7 +911,16 @@ int ledger_export_next(ledger_export_reader *r, ledger_entry *out)
         return fail(r, "entry seq %llu (item %llu): %s", (unsigned long long)seq,
                     (unsigned long long)r->item_no, sub);
     rc = ledger__chain_step(&r->keys, out, seq, r->done > 0 || seq == 0 ? r->prev : NULL,
-                            r->prev_rt, true, &eff, sub, sizeof(sub));
+                            r->prev_rt, false, &eff, sub, sizeof(sub));
+    if (rc == 0) { /* the signature goes to the pool; a bad one is reported by a later call */
+        const ledger__vkey *signer =
+            seq == 0 ? &r->keys.v[0] : ledger__ktab_find(&r->keys, out->kid);
+        const uint8_t *prot = NULL, *payload = NULL;
+        size_t protlen = 0, plen = 0;
+        if ((rc = ledger__entry_spans(out, &prot, &protlen, &payload, &plen)) == 0)
+            rc = ledger__sigpool_add(r->pool, signer->pub, out->sig, prot, protlen, payload, plen,
+                                     seq);
+    }
     if (rc == LEDGER_ENOMEM)
         return rc;
     if (rc != 0) {
@@ -923,7 +950,7 @@ int ledger_export_cause(const ledger_export_reader *r)
 
 uint64_t ledger_export_position(const ledger_export_reader *r)
 {
-    return r->info.from + r->done;
+    return r->failed_sig ? r->failed_seq : r->info.from + r->done;
 }
 
 const char *ledger_export_why(const ledger_export_reader *r)
@@ -949,6 +976,7 @@ void ledger_export_close(ledger_export_reader *r)
         return;
     if (r->hashes != NULL)
         fclose(r->hashes);
+    ledger__sigpool_free(r->pool);
     ledger__ktab_release(&r->keys);
     free(r->ctx);
     if (r->header.p != NULL)

@@ -127,6 +127,14 @@ for f in full part; do
     both_bad t.cbor "$f export: data after the trailer" "after the trailer|follows"
 done
 
+# a bad signature is named by its entry, though its check runs in parallel batches
+"$PY" "$ITEMS" full.cbor t.cbor flip 6 -3 # item 6 after the header: entry seq 5
+both_bad t.cbor "a flipped signature byte of entry 5" "^rxledger: verify-export: entry seq 5 \(item 7\): signature does not verify$"
+rx audit --export t.cbor --site-key "$FPR"
+expect_rc 3 "audit of an export with a bad signature"
+expect_match "$OUT" "CHAIN .*entry 5: entry seq 5 \(item 7\): signature does not verify" \
+    "the audit's first finding is that entry"
+
 # a header from another ledger's export of the same range
 RXLEDGER="$RXLEDGER" TAMPER="$TAMPER" bash "$RX_SRC/cli/demo.sh" "$T/day/other" >/dev/null 2>&1 ||
     fail "a second clinic"

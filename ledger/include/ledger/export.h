@@ -73,7 +73,10 @@ int ledger_export_open(ledger_export_reader **out, FILE *in, const uint8_t fpr[K
 
 /**
  * The next entry of the range, checked (decoding, position, link, signer,
- * role, signature, references). @p out is valid until the next call.
+ * role, references). Signatures are checked in parallel batches: a bad one is
+ * reported by a later call, naming its entry, and always before the end is
+ * returned, so the file is verified only when 1 comes back. @p out is valid
+ * until the next call.
  * @return 0 with an entry; 1 at the end, once the trailer is verified and
  *         nothing follows it; LEDGER_EVERIFY (the first problem: ledger_export_why());
  *         LEDGER_EIO (the file cannot be read); LEDGER_ENOMEM.
