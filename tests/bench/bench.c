@@ -503,7 +503,7 @@ int main(int argc, char **argv)
         ;
     double dr = now_s() - t0;
     fclose(f);
-    row("verify-export (MB/s), one thread", mb / dx, "MB/s", "reading the same bytes", mb / dr,
+    row("verify-export (MB/s), signature pool", mb / dx, "MB/s", "reading the same bytes", mb / dr,
         dr / dx, "");
 
     /* flat memory: the same jobs at N/10 */
