@@ -47,7 +47,7 @@ test: build
 # (docs/performance.md). BENCH_N=100000 for a quick run.
 bench: deps
 	$(CMAKE) -S . -B $(BENCHDIR) -DCMAKE_BUILD_TYPE=Release
-	$(CMAKE) --build $(BENCHDIR) -j $(JOBS) --target rxl-bench
+	$(CMAKE) --build $(BENCHDIR) -j $(JOBS) --target rxl-bench rxledger
 	rm -rf $(BENCHDIR)/data && mkdir -p $(BENCHDIR)/data
 	$(BENCHDIR)/tests/bench/rxl-bench $(BENCHDIR)/data $(BENCH_N)
 	rm -rf $(BENCHDIR)/data

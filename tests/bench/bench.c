@@ -7,6 +7,7 @@
  * the ratio. Timings are wall-clock medians or totals; nothing is asserted:
  * the table is the result. */
 #define _DEFAULT_SOURCE 1 /* wait4 */
+#include <fcntl.h>
 #include <lmdb.h>
 #include <math.h>
 #include <openssl/evp.h>
@@ -345,6 +346,88 @@ static void peak_kib(const char *dir, job j, const char *file, long *anon, long 
     *rss = ru.ru_maxrss;
 }
 
+/* ---- rxledger note end to end ---- */
+
+static double run_cli(char *const argv[])
+{
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) {
+            dup2(devnull, STDOUT_FILENO);
+            dup2(devnull, STDERR_FILENO);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "rxl-bench: %s %s failed\n", argv[0], argv[1]);
+        exit(1);
+    }
+    return now_s() - t0;
+}
+
+/* `rxledger note` end to end, split into process start, key unlock and the rest. */
+static void note_end_to_end(const char *base)
+{
+    enum { RUNS = 50, UNLOCKS = 20 };
+    char dir[4096], site[4096], ph[4096], pub[4096], spub[4096];
+    double t[RUNS];
+    static const char pass[] = "bench passphrase, default cost";
+    setenv("RXLEDGER_PASSPHRASE", pass, 1);
+    snprintf(dir, sizeof(dir), "%s/note", base);
+    snprintf(site, sizeof(site), "%s/site.key", base);
+    snprintf(ph, sizeof(ph), "%s/ph.key", base);
+    snprintf(pub, sizeof(pub), "%s/ph.pub", base);
+    snprintf(spub, sizeof(spub), "%s/site.pub", base);
+    (void)rxt_rm_rf(dir);
+    unlink(site);
+    unlink(ph);
+    unlink(pub);
+    unlink(spub);
+    char *kn1[] = {RXLEDGER_BIN, "key", "new", "--out", site, "--name", "Bench Site", NULL};
+    char *kn2[] = {RXLEDGER_BIN, "key", "new", "--out", ph, "--name", "Pat Pharm", NULL};
+    char *init[] = {RXLEDGER_BIN, "-l",        dir,     "init", "--site-name", "Bench Site",
+                    "--dea",      "BJ6125341", "--key", site,   NULL};
+    char *enr[] = {RXLEDGER_BIN, "-l",         dir,         "key",   "enroll", "--pub", pub,
+                   "--role",     "pharmacist", "--license", "RPH-1", "--key",  site,    NULL};
+    char *ver[] = {RXLEDGER_BIN, "--version", NULL};
+    char *note[] = {RXLEDGER_BIN, "-l", dir, "note", "--text", "fridge checked", "--key", ph, NULL};
+    run_cli(kn1);
+    run_cli(kn2);
+    run_cli(init);
+    run_cli(enr);
+    for (int i = 0; i < RUNS; i++)
+        t[i] = run_cli(ver);
+    double start = median(t, RUNS);
+    for (int i = 0; i < UNLOCKS; i++) {
+        keys_key *k = NULL;
+        char err[256];
+        double t0 = now_s();
+        if (keys_load(&k, ph, pass, strlen(pass), err, sizeof(err)) != 0)
+            die(err, -1);
+        t[i] = now_s() - t0;
+        keys_free(k);
+    }
+    double unlock = median(t, UNLOCKS);
+    for (int i = 0; i < RUNS; i++)
+        t[i] = run_cli(note);
+    double total = median(t, RUNS);
+    double rest = total - start - unlock;
+    row("rxledger note end to end (median of 50)", total * 1e3, "ms", "(the three parts below)",
+        total * 1e3, 1.0, "");
+    row("  process start (rxledger --version)", start * 1e3, "ms", "share of the note", total * 1e3,
+        start / total, "");
+    row("  key unlock (scrypt N=2^14, default)", unlock * 1e3, "ms", "share of the note",
+        total * 1e3, unlock / total, "");
+    row("  open, sign, durable append (rest)", rest * 1e3, "ms", "share of the note", total * 1e3,
+        rest / total, "");
+    unsetenv("RXLEDGER_PASSPHRASE");
+}
+
 /* ---- main ---- */
 
 int main(int argc, char **argv)
@@ -379,6 +462,7 @@ int main(int argc, char **argv)
     double app = lib_append(path);
     row("library append, durable (median of 200)", app * 1e6, "us", "minimal durable LMDB put",
         put * 1e6, app / put, "<= 1.3");
+    note_end_to_end(argv[1]);
 
     /* bulk */
     double signs = ed25519_rate(false), verifies = ed25519_rate(true);
