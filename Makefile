@@ -13,7 +13,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev liblmdb-dev libcbor-
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test bench install clean format
+.PHONY: all deps build demo test bench torture install clean format
 
 all: build
 
@@ -42,6 +42,11 @@ test: build
 	$(CMAKE) -S . -B $(TESTDIR) -DCMAKE_BUILD_TYPE=Debug -DRXLEDGER_SANITIZE=ON
 	$(CMAKE) --build $(TESTDIR) -j $(JOBS)
 	cd $(TESTDIR) && ctest --output-on-failure -j $(JOBS)
+
+# The long versions of the crash tests (docs/reliability.md): 500 kills.
+torture: build
+	RXLEDGER=$(CURDIR)/$(BUILD)/cli/rxledger TAMPER=$(CURDIR)/$(BUILD)/tests/tools/rxl-tamper \
+	  KILLS=500 bash tests/cli/test_crash.sh
 
 # A Release tree, then the table of figures against this machine's own limits
 # (docs/performance.md). BENCH_N=100000 for a quick run.
