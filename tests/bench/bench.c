@@ -275,6 +275,22 @@ static double scan_and_hash(const char *dir, uint64_t *bytes)
 
 typedef enum job { JOB_VERIFY, JOB_AUDIT, JOB_EXPORT } job;
 
+/* Start argv[0] with its output discarded. */
+static pid_t spawn_quiet(char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) {
+            dup2(devnull, STDOUT_FILENO);
+            dup2(devnull, STDERR_FILENO);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 static long status_kib(pid_t pid, const char *field)
 {
     char path[64], line[256];
@@ -304,16 +320,7 @@ static void peak_kib(const char *dir, job j, const char *file, const char *keyfi
                    (char *)keyfile, "--out", (char *)file, NULL};
     char *const *argv = j == JOB_VERIFY ? verify : j == JOB_AUDIT ? audit : exp;
     unlink(file);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) {
-            dup2(devnull, STDOUT_FILENO);
-            dup2(devnull, STDERR_FILENO);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
+    pid_t pid = spawn_quiet(argv);
     int status;
     struct rusage ru;
     if (pid < 0)
@@ -348,16 +355,7 @@ static void peak_kib(const char *dir, job j, const char *file, const char *keyfi
 static double run_cli(char *const argv[])
 {
     double t0 = now_s();
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) {
-            dup2(devnull, STDOUT_FILENO);
-            dup2(devnull, STDERR_FILENO);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
+    pid_t pid = spawn_quiet(argv);
     int status;
     if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
         WEXITSTATUS(status) != 0) {
