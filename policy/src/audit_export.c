@@ -133,6 +133,8 @@ int policy_audit_export(FILE *in, const uint8_t fpr[KEYS_FPR_BYTES], const polic
         (void)snprintf(why, whylen, "%s", ledger_export_why(x.r));
         goto done;
     }
+    /* pass 1 checked every signature before the point it trusts: not again */
+    ledger_export_trust_signatures(x.r);
     memset(&src, 0, sizeof(src));
     src.next = next;
     src.ud = &x;
