@@ -104,6 +104,16 @@ typedef struct cli_batch_ctx {
 const char *cli_record_name(const char *type);
 int cli_record_in_batch(const char *name, int argc, char **argv, cli_batch_ctx *bc);
 
+/* The arguments of one batch line, a JSON object (jansson's json_t): argv[0]
+ * the command (also in *cmd), the fields as options, argv[*argc] NULL. "@N"
+ * stands for seq_of[N] (0: line N appended nothing), N < @p no and < @p nseq.
+ * @p argv holds CLI_BATCH_MAX_ARGS; the caller frees argv[0..*argc), also on
+ * failure. Prints usage errors; 0, RX_EXIT_USAGE or RX_EXIT_ERROR. */
+#define CLI_BATCH_MAX_ARGS 128
+struct json_t;
+int cli_batch_args(struct json_t *obj, unsigned long no, const uint64_t *seq_of, size_t nseq,
+                   const char **cmd, char **argv, int *argc);
+
 /* Read a whole file of at most @p max bytes, NUL-terminated; prints errors. */
 int cli_read_file(const char *path, char **out, size_t *len, size_t max);
 

@@ -13,7 +13,7 @@
 #include "ledger/patients.h"
 
 #define LINE_MAX_BYTES (256u * 1024) /* a line: one entry's fields */
-#define MAX_ARGS       128
+#define MAX_ARGS       CLI_BATCH_MAX_ARGS
 #define GROUP_DEFAULT  500
 
 static const char batch_help[] =
@@ -75,7 +75,8 @@ static char *opt_of(const char *name)
 }
 
 /* One JSON value as option text: strings as they are ("@N" resolved), integers. */
-static char *value_text(batch *b, const char *key, json_t *v, unsigned long no)
+static char *value_text(const uint64_t *seq_of, size_t nseq, const char *key, json_t *v,
+                        unsigned long no)
 {
     char num[32];
     if (json_is_integer(v)) {
@@ -91,26 +92,27 @@ static char *value_text(batch *b, const char *key, json_t *v, unsigned long no)
         char *end = NULL;
         errno = 0;
         unsigned long ref = strtoul(s + 1, &end, 10);
-        if (errno != 0 || *end != '\0' || ref >= no || ref >= b->seq_cap || b->seq_of[ref] == 0) {
+        if (errno != 0 || *end != '\0' || ref >= no || ref >= nseq || seq_of[ref] == 0) {
             cli_usage("batch",
                       "field '%s': '%s' is not an earlier line of this batch that "
                       "appended an entry",
                       key, s);
             return NULL;
         }
-        (void)snprintf(num, sizeof(num), "%llu", (unsigned long long)b->seq_of[ref]);
+        (void)snprintf(num, sizeof(num), "%llu", (unsigned long long)seq_of[ref]);
         return strdup(num);
     }
     return strdup(s);
 }
 
 /* The JSON object of a line as the arguments of its command. */
-static int to_args(batch *b, json_t *obj, unsigned long no, const char **cmd, char **argv,
-                   int *argc)
+int cli_batch_args(json_t *obj, unsigned long no, const uint64_t *seq_of, size_t nseq,
+                   const char **cmd, char **argv, int *argc)
 {
     const char *key;
     json_t *v, *type = json_object_get(obj, "type");
     char *seqpos = NULL;
+    int rc = 0;
     *argc = 0;
     if (!json_is_string(type))
         return cli_usage("batch", "no \"type\" (a string) in the line");
@@ -128,10 +130,12 @@ static int to_args(batch *b, json_t *obj, unsigned long no, const char **cmd, ch
         if (strcmp(key, "type") == 0)
             continue;
         if (strcmp(key, "key") == 0 || strcmp(key, "passphrase-file") == 0 ||
-            strcmp(key, "help") == 0)
-            return cli_usage("batch", "field '%s' is not allowed in a line", key);
+            strcmp(key, "help") == 0) {
+            rc = cli_usage("batch", "field '%s' is not allowed in a line", key);
+            goto done;
+        }
         if (strcmp(key, "seq") == 0) { /* amend SEQ */
-            if ((seqpos = value_text(b, key, v, no)) == NULL)
+            if ((seqpos = value_text(seq_of, nseq, key, v, no)) == NULL)
                 return RX_EXIT_USAGE;
             continue;
         }
@@ -140,23 +144,40 @@ static int to_args(batch *b, json_t *obj, unsigned long no, const char **cmd, ch
         for (size_t i = 0; i < nitems; i++) {
             json_t *item = items != NULL ? json_array_get(items, i) : v;
             if (json_is_true(item)) {
-                if (put_arg(argv, argc, opt_of(key)) != 0)
-                    return cli_usage("batch", "too many fields");
+                if (put_arg(argv, argc, opt_of(key)) != 0) {
+                    rc = cli_usage("batch", "too many fields");
+                    goto done;
+                }
                 continue;
             }
             if (json_is_false(item))
                 continue;
-            char *text = value_text(b, key, item, no);
-            if (text == NULL)
-                return RX_EXIT_USAGE;
-            if (put_arg(argv, argc, opt_of(key)) != 0 || put_arg(argv, argc, text) != 0)
-                return cli_usage("batch", "too many fields");
+            char *text = value_text(seq_of, nseq, key, item, no);
+            if (text == NULL) {
+                rc = RX_EXIT_USAGE;
+                goto done;
+            }
+            if (put_arg(argv, argc, opt_of(key)) != 0) {
+                free(text);
+                rc = cli_usage("batch", "too many fields");
+                goto done;
+            }
+            if (put_arg(argv, argc, text) != 0) {
+                rc = cli_usage("batch", "too many fields");
+                goto done;
+            }
         }
     }
-    if (seqpos != NULL && put_arg(argv, argc, seqpos) != 0)
-        return cli_usage("batch", "too many fields");
+    if (seqpos != NULL) {
+        char *last = seqpos;
+        seqpos = NULL; /* put_arg takes it, also when it fails */
+        if (put_arg(argv, argc, last) != 0)
+            rc = cli_usage("batch", "too many fields");
+    }
+done:
+    free(seqpos); /* still ours when a field after it was refused */
     argv[*argc] = NULL;
-    return 0;
+    return rc;
 }
 
 /* A note: the same checks as 'rxledger note'. */
@@ -211,7 +232,7 @@ static int run_line(batch *b, const line *ln)
         return cli_usage("batch", "not a JSON object: %s", obj == NULL ? jerr.text : "");
     }
     b->bc.new_patient[0] = '\0';
-    rc = to_args(b, obj, ln->no, &cmd, argv, &argc);
+    rc = cli_batch_args(obj, ln->no, b->seq_of, b->seq_cap, &cmd, argv, &argc);
     if (rc == 0)
         rc = strcmp(cmd, "note") == 0 ? note_line(&b->bc, obj)
                                       : cli_record_in_batch(cmd, argc, argv, &b->bc);
