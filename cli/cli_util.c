@@ -38,6 +38,8 @@ void cli_err_context(const char *prefix)
 }
 
 static void say(const char *fmt, va_list ap, const char *tail)
+    __attribute__((format(printf, 1, 0)));
+static void say(const char *fmt, va_list ap, const char *tail)
 {
     char raw[2048], safe[4 * sizeof(raw)];
     (void)vsnprintf(raw, sizeof(raw), fmt, ap);

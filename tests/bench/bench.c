@@ -247,7 +247,7 @@ static double scan_and_hash(const char *dir, uint64_t *bytes)
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi dbi;
-    MDB_cursor *cur;
+    MDB_cursor *cur = NULL;
     MDB_val k, v;
     uint8_t out[32];
     uint64_t n = 0;
