@@ -159,176 +159,6 @@ void ledger__cbor_bool(ledger__buf *b, bool v)
 
 /* ---- reader ---- */
 
-enum { GOT_NONE, GOT_OK, GOT_BAD };
-
-typedef struct decode_ctx {
-    ledger__cbitem *it;
-    int got;
-    const char *bad; /* why a form was refused */
-} decode_ctx;
-
-static void got_uint(void *c, uint64_t v)
-{
-    decode_ctx *d = c;
-    d->it->kind = LEDGER__CB_UINT;
-    d->it->u = v;
-    d->got = GOT_OK;
-}
-static void cb_u8(void *c, uint8_t v)
-{
-    got_uint(c, v);
-}
-static void cb_u16(void *c, uint16_t v)
-{
-    got_uint(c, v);
-}
-static void cb_u32(void *c, uint32_t v)
-{
-    got_uint(c, v);
-}
-static void cb_u64(void *c, uint64_t v)
-{
-    got_uint(c, v);
-}
-
-static void got_nint(void *c, uint64_t v)
-{
-    decode_ctx *d = c;
-    d->it->kind = LEDGER__CB_NINT;
-    d->it->u = v;
-    d->got = GOT_OK;
-}
-static void cb_n8(void *c, uint8_t v)
-{
-    got_nint(c, v);
-}
-static void cb_n16(void *c, uint16_t v)
-{
-    got_nint(c, v);
-}
-static void cb_n32(void *c, uint32_t v)
-{
-    got_nint(c, v);
-}
-static void cb_n64(void *c, uint64_t v)
-{
-    got_nint(c, v);
-}
-
-static void cb_bytes(void *c, cbor_data p, uint64_t n)
-{
-    decode_ctx *d = c;
-    d->it->kind = LEDGER__CB_BYTES;
-    d->it->p = p;
-    d->it->n = (size_t)n;
-    d->it->u = n;
-    d->got = GOT_OK;
-}
-
-static void cb_text(void *c, cbor_data p, uint64_t n)
-{
-    decode_ctx *d = c;
-    d->it->kind = LEDGER__CB_TEXT;
-    d->it->p = p;
-    d->it->n = (size_t)n;
-    d->it->u = n;
-    d->got = GOT_OK;
-}
-
-static void cb_array(void *c, uint64_t n)
-{
-    decode_ctx *d = c;
-    d->it->kind = LEDGER__CB_ARRAY;
-    d->it->u = n;
-    d->got = GOT_OK;
-}
-
-static void cb_map(void *c, uint64_t n)
-{
-    decode_ctx *d = c;
-    d->it->kind = LEDGER__CB_MAP;
-    d->it->u = n;
-    d->got = GOT_OK;
-}
-
-static void cb_tag(void *c, uint64_t v)
-{
-    decode_ctx *d = c;
-    d->it->kind = LEDGER__CB_TAG;
-    d->it->u = v;
-    d->got = GOT_OK;
-}
-
-static void cb_bool(void *c, bool v)
-{
-    decode_ctx *d = c;
-    d->it->kind = LEDGER__CB_BOOL;
-    d->it->b = v;
-    d->got = GOT_OK;
-}
-
-static void cb_null(void *c)
-{
-    decode_ctx *d = c;
-    d->it->kind = LEDGER__CB_NULL;
-    d->got = GOT_OK;
-}
-
-static void refuse(decode_ctx *d, const char *why)
-{
-    d->got = GOT_BAD;
-    d->bad = why;
-}
-static void cb_indef(void *c)
-{
-    refuse(c, "indefinite length");
-}
-static void cb_break(void *c)
-{
-    refuse(c, "unexpected break");
-}
-static void cb_undef(void *c)
-{
-    refuse(c, "undefined value");
-}
-static void cb_f2(void *c, float v)
-{
-    (void)v;
-    refuse(c, "floating-point value");
-}
-static void cb_f8(void *c, double v)
-{
-    (void)v;
-    refuse(c, "floating-point value");
-}
-
-static const struct cbor_callbacks strict_callbacks = {
-    .uint8 = cb_u8,
-    .uint16 = cb_u16,
-    .uint32 = cb_u32,
-    .uint64 = cb_u64,
-    .negint8 = cb_n8,
-    .negint16 = cb_n16,
-    .negint32 = cb_n32,
-    .negint64 = cb_n64,
-    .byte_string = cb_bytes,
-    .byte_string_start = cb_indef,
-    .string = cb_text,
-    .string_start = cb_indef,
-    .array_start = cb_array,
-    .indef_array_start = cb_indef,
-    .map_start = cb_map,
-    .indef_map_start = cb_indef,
-    .tag = cb_tag,
-    .float2 = cb_f2,
-    .float4 = cb_f2,
-    .float8 = cb_f8,
-    .undefined = cb_undef,
-    .null = cb_null,
-    .boolean = cb_bool,
-    .indef_break = cb_break,
-};
-
 /* Length of the shortest head carrying argument @p v. */
 static size_t head_len(uint64_t v)
 {
@@ -348,6 +178,14 @@ static bool utf8_valid(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        uint64_t w;
+        if (n - i >= sizeof(w)) { /* ASCII runs, a word at a time */
+            memcpy(&w, s + i, sizeof(w));
+            if ((w & UINT64_C(0x8080808080808080)) == 0) {
+                i += sizeof(w);
+                continue;
+            }
+        }
         uint8_t c = s[i];
         size_t k;
         uint32_t cp;
@@ -381,27 +219,6 @@ static bool utf8_valid(const uint8_t *s, size_t n)
     return true;
 }
 
-/* libcbor 0.8's streaming decoder refuses the one-byte tags 6-20 as
- * "unassigned", and COSE_Sign1 is tag 18, so tag heads are read here. */
-static int tag_head(ledger__rd *r, ledger__cbitem *it)
-{
-    uint8_t ai = r->p[r->off] & 0x1f;
-    size_t extra = ai < 24 ? 0 : ai == 24 ? 1 : ai == 25 ? 2 : ai == 26 ? 4 : ai == 27 ? 8 : 99;
-    uint64_t v = ai < 24 ? ai : 0;
-    if (extra == 99)
-        return ledger__rd_fail(r, "indefinite or reserved tag encoding");
-    if (r->len - r->off < 1 + extra)
-        return ledger__rd_fail(r, "truncated cbor");
-    for (size_t i = 0; i < extra; i++)
-        v = (v << 8) | r->p[r->off + 1 + i];
-    if (1 + extra != head_len(v))
-        return ledger__rd_fail(r, "non-shortest integer or length encoding");
-    it->kind = LEDGER__CB_TAG;
-    it->u = v;
-    r->off += 1 + extra;
-    return 0;
-}
-
 void ledger__rd_init(ledger__rd *r, const uint8_t *p, size_t len, char *why, size_t whylen)
 {
     r->p = p;
@@ -409,6 +226,7 @@ void ledger__rd_init(ledger__rd *r, const uint8_t *p, size_t len, char *why, siz
     r->off = 0;
     r->why = why;
     r->whylen = whylen;
+    r->lax = false;
 }
 
 int ledger__rd_fail(ledger__rd *r, const char *what)
@@ -417,37 +235,80 @@ int ledger__rd_fail(ledger__rd *r, const char *what)
     return LEDGER_EENCODING;
 }
 
+/* One head, read here rather than through libcbor's callback decoder: this is
+ * the innermost loop of verify and audit, and the strict rules (shortest
+ * form, definite lengths, no floats or simple values but false/true/null)
+ * are simplest to state on the raw bytes. */
 int ledger__rd_next(ledger__rd *r, ledger__cbitem *it)
 {
-    memset(it, 0, sizeof(*it));
+    static const uint8_t extra_of[32] = {[24] = 1, [25] = 2, [26] = 4, [27] = 8};
+    it->u = 0;
+    it->p = NULL;
+    it->n = 0;
+    it->b = false;
     if (r->off >= r->len)
         return ledger__rd_fail(r, "truncated cbor");
-    if (r->p[r->off] >> 5 == 6)
-        return tag_head(r, it);
-    decode_ctx d = {it, GOT_NONE, NULL};
-    struct cbor_decoder_result res =
-        cbor_stream_decode(r->p + r->off, r->len - r->off, &strict_callbacks, &d);
-    if (res.status == CBOR_DECODER_NEDATA)
-        return ledger__rd_fail(r, "truncated cbor");
-    if (res.status != CBOR_DECODER_FINISHED || d.got == GOT_NONE)
+    const uint8_t *p = r->p + r->off;
+    size_t left = r->len - r->off;
+    unsigned major = p[0] >> 5, ai = p[0] & 0x1fu;
+    if (ai == 31)
+        return ledger__rd_fail(r, major == 7 ? "unexpected break" : "indefinite length");
+    if (ai >= 28)
         return ledger__rd_fail(r, "malformed cbor");
-    if (d.got == GOT_BAD)
-        return ledger__rd_fail(r, d.bad);
-    size_t hl = res.read;
-    if (it->kind == LEDGER__CB_BYTES || it->kind == LEDGER__CB_TEXT)
-        hl = res.read - it->n;
-    uint64_t arg = it->u;
-    if (it->kind == LEDGER__CB_BOOL || it->kind == LEDGER__CB_NULL)
-        arg = 0;
-    if (hl != head_len(arg))
+    if (major == 7) {
+        if (ai >= 25)
+            return ledger__rd_fail(r, "floating-point value");
+        if (ai == 20 || ai == 21) {
+            it->kind = LEDGER__CB_BOOL;
+            it->b = ai == 21;
+        } else if (ai == 22) {
+            it->kind = LEDGER__CB_NULL;
+        } else {
+            return ledger__rd_fail(r, ai == 23 ? "undefined value" : "simple value");
+        }
+        r->off++;
+        return 0;
+    }
+    size_t extra = extra_of[ai];
+    uint64_t v = ai < 24 ? ai : 0;
+    if (left < 1 + extra)
+        return ledger__rd_fail(r, "truncated cbor");
+    for (size_t i = 1; i <= extra; i++)
+        v = (v << 8) | p[i];
+    if (1 + extra != head_len(v))
         return ledger__rd_fail(r, "non-shortest integer or length encoding");
-    if (it->kind == LEDGER__CB_TEXT && !utf8_valid(it->p, it->n))
-        return ledger__rd_fail(r, "invalid utf-8 in text string");
-    /* A count can never exceed the bytes left: bounds the work of any loop. */
-    if ((it->kind == LEDGER__CB_ARRAY || it->kind == LEDGER__CB_MAP) &&
-        it->u > (uint64_t)(r->len - r->off - res.read))
-        return ledger__rd_fail(r, "collection longer than its input");
-    r->off += res.read;
+    size_t hl = 1 + extra, rest = left - hl;
+    it->u = v;
+    switch (major) {
+    case 0:
+        it->kind = LEDGER__CB_UINT;
+        break;
+    case 1:
+        it->kind = LEDGER__CB_NINT;
+        break;
+    case 2:
+    case 3:
+        if (v > rest)
+            return ledger__rd_fail(r, "truncated cbor");
+        it->kind = major == 2 ? LEDGER__CB_BYTES : LEDGER__CB_TEXT;
+        it->p = p + hl;
+        it->n = (size_t)v;
+        if (major == 3 && !r->lax && !utf8_valid(it->p, it->n))
+            return ledger__rd_fail(r, "invalid utf-8 in text string");
+        r->off += hl + it->n;
+        return 0;
+    case 4:
+    case 5:
+        /* A count can never exceed the bytes left: bounds the work of any loop. */
+        if (v > rest)
+            return ledger__rd_fail(r, "collection longer than its input");
+        it->kind = major == 4 ? LEDGER__CB_ARRAY : LEDGER__CB_MAP;
+        break;
+    default:
+        it->kind = LEDGER__CB_TAG;
+        break;
+    }
+    r->off += hl;
     return 0;
 }
 
@@ -487,7 +348,7 @@ int ledger__rd_value(ledger__rd *r, unsigned depth, size_t *start)
             rc = ledger__rd_value(r, depth + 1, &ks);
             if (rc != 0)
                 return rc;
-            if (i > 0 && ledger__key_cmp(r->p + pk, pkn, r->p + ks, r->off - ks) >= 0) {
+            if (i > 0 && !r->lax && ledger__key_cmp(r->p + pk, pkn, r->p + ks, r->off - ks) >= 0) {
                 r->off = ks;
                 return ledger__rd_fail(r, "map keys not in canonical order or duplicated");
             }
@@ -522,15 +383,22 @@ int ledger__map_find(const uint8_t *map, size_t maplen, const char *key, ledger_
         size_t vs;
         if (ledger__rd_next(&r, &k) != 0)
             return LEDGER_EENCODING;
-        bool match = k.kind == LEDGER__CB_TEXT && k.n == klen && memcmp(k.p, key, klen) == 0;
+        int order = k.kind != LEDGER__CB_TEXT ? -1
+                    : k.n != klen             ? (k.n < klen ? -1 : 1)
+                                              : memcmp(k.p, key, klen);
+        if (order > 0)
+            return LEDGER_ENOTFOUND; /* keys are sorted: it would have come by now */
+        bool match = order == 0;
         if (match) {
             size_t save = r.off;
             if (ledger__rd_next(&r, out) != 0)
                 return LEDGER_EENCODING;
             r.off = save;
         }
+        r.lax = true;
         if (ledger__rd_value(&r, 1, &vs) != 0)
             return LEDGER_EENCODING;
+        r.lax = false;
         if (match) {
             if (vstart != NULL)
                 *vstart = map + vs;

@@ -118,6 +118,12 @@ int ledger__sha256_2(uint8_t out[LEDGER_HASH_BYTES], const void *a, size_t an, c
                : LEDGER_EIO;
 }
 
+void ledger__sha256_thread_end(void)
+{
+    EVP_MD_CTX_free(sha256_ctx);
+    sha256_ctx = NULL;
+}
+
 int ledger__leaf_hash(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *p, size_t n)
 {
     static const uint8_t leaf_prefix = 0x00;
@@ -230,20 +236,6 @@ static int decode_protected(const uint8_t *p, size_t n, uint8_t kid[KEYS_KID_BYT
     return 0;
 }
 
-enum {
-    F_V = 1u << 0,
-    F_ET = 1u << 1,
-    F_RT = 1u << 2,
-    F_KID = 1u << 3,
-    F_SEQ = 1u << 4,
-    F_BODY = 1u << 5,
-    F_NAME = 1u << 6,
-    F_PREV = 1u << 7,
-    F_TYPE = 1u << 8,
-    F_MEANING = 1u << 9,
-    F_ALL = (1u << 10) - 1
-};
-
 static int uint_time(ledger__rd *r, const ledger__cbitem *it, int64_t *out)
 {
     if (it->kind != LEDGER__CB_UINT || it->u > (uint64_t)INT64_MAX)
@@ -262,12 +254,26 @@ static bool type_name_ok(const char *s)
     return true;
 }
 
+/* The payload's keys in canonical order (shorter first, then bytewise): every
+ * one is required, so a valid payload holds exactly these, in this order. */
+static const char *const payload_keys[] = {"v",    "et",   "rt",   "kid",  "seq",
+                                           "body", "name", "prev", "type", "meaning"};
+#define PAYLOAD_KEYS (sizeof(payload_keys) / sizeof(payload_keys[0]))
+
+static int payload_key(const ledger__cbitem *k)
+{
+    for (size_t j = 0; j < PAYLOAD_KEYS; j++)
+        if (strlen(payload_keys[j]) == k->n && memcmp(payload_keys[j], k->p, k->n) == 0)
+            return (int)j;
+    return -1;
+}
+
 static int decode_payload(ledger_entry *e, const uint8_t *p, size_t n, char *why, size_t whylen)
 {
     ledger__rd r;
     ledger__cbitem it, v;
     unsigned seen = 0;
-    size_t pk = 0, pkn = 0;
+    int last = -1;
     int rc;
     ledger__rd_init(&r, p, n, why, whylen);
     if ((rc = expect(&r, &it, LEDGER__CB_MAP, "payload is not a map")) != 0)
@@ -275,21 +281,21 @@ static int decode_payload(ledger_entry *e, const uint8_t *p, size_t n, char *why
     uint64_t pairs = it.u;
     for (uint64_t i = 0; i < pairs; i++) {
         size_t ks = r.off;
-        char key[16];
         if ((rc = expect(&r, &it, LEDGER__CB_TEXT, "payload key is not text")) != 0)
             return rc;
-        if (i > 0 && ledger__key_cmp(p + pk, pkn, p + ks, r.off - ks) >= 0) {
+        int j = payload_key(&it);
+        if (j < 0) {
+            r.off = ks;
+            return ledger__rd_fail(&r, "unknown payload field");
+        }
+        if (j <= last) {
             r.off = ks;
             return ledger__rd_fail(&r, "payload keys not in canonical order or duplicated");
         }
-        pk = ks;
-        pkn = r.off - ks;
-        if (it.n >= sizeof(key))
-            return ledger__rd_fail(&r, "unknown payload field");
-        memcpy(key, it.p, it.n);
-        key[it.n] = '\0';
-        size_t vs = r.off;
-        if (strcmp(key, "body") == 0) {
+        last = j;
+        seen |= 1u << j;
+        if (j == 5) { /* body */
+            size_t vs = r.off;
             if ((rc = ledger__rd_value(&r, 1, &vs)) != 0)
                 return rc;
             if (p[vs] >> 5 != 5) {
@@ -298,12 +304,12 @@ static int decode_payload(ledger_entry *e, const uint8_t *p, size_t n, char *why
             }
             e->body = p + vs;
             e->body_len = r.off - vs;
-            seen |= F_BODY;
             continue;
         }
         if ((rc = ledger__rd_next(&r, &v)) != 0)
             return rc;
-        if (strcmp(key, "v") == 0) {
+        switch (j) {
+        case 0: /* v */
             if (v.kind != LEDGER__CB_UINT)
                 return ledger__rd_fail(&r, "version is not an integer");
             if (v.u > LEDGER_FORMAT_VERSION) {
@@ -313,54 +319,51 @@ static int decode_payload(ledger_entry *e, const uint8_t *p, size_t n, char *why
             }
             if (v.u != LEDGER_FORMAT_VERSION)
                 return ledger__rd_fail(&r, "unsupported entry format version");
-            seen |= F_V;
-        } else if (strcmp(key, "et") == 0) {
+            break;
+        case 1: /* et */
             if ((rc = uint_time(&r, &v, &e->event_ms)) != 0)
                 return rc;
-            seen |= F_ET;
-        } else if (strcmp(key, "rt") == 0) {
+            break;
+        case 2: /* rt */
             if ((rc = uint_time(&r, &v, &e->recorded_ms)) != 0)
                 return rc;
-            seen |= F_RT;
-        } else if (strcmp(key, "kid") == 0) {
+            break;
+        case 3: /* kid */
             if (v.kind != LEDGER__CB_BYTES || v.n != KEYS_KID_BYTES)
                 return ledger__rd_fail(&r, "signer kid is not 16 bytes");
             memcpy(e->kid, v.p, KEYS_KID_BYTES);
-            seen |= F_KID;
-        } else if (strcmp(key, "seq") == 0) {
+            break;
+        case 4: /* seq */
             if (v.kind != LEDGER__CB_UINT)
                 return ledger__rd_fail(&r, "seq is not an integer");
             e->seq = v.u;
-            seen |= F_SEQ;
-        } else if (strcmp(key, "name") == 0) {
+            break;
+        case 6: /* name */
             if ((rc = copy_text(&r, &v, e->name, sizeof(e->name), "bad printed name")) != 0)
                 return rc;
             if (e->name[0] == '\0')
                 return ledger__rd_fail(&r, "empty printed name");
-            seen |= F_NAME;
-        } else if (strcmp(key, "prev") == 0) {
+            break;
+        case 7: /* prev */
             if (v.kind != LEDGER__CB_BYTES || v.n != LEDGER_HASH_BYTES)
                 return ledger__rd_fail(&r, "prev is not a 32-byte hash");
             memcpy(e->prev, v.p, LEDGER_HASH_BYTES);
-            seen |= F_PREV;
-        } else if (strcmp(key, "type") == 0) {
+            break;
+        case 8: /* type */
             if ((rc = copy_text(&r, &v, e->type, sizeof(e->type), "bad entry type")) != 0)
                 return rc;
             if (!type_name_ok(e->type))
                 return ledger__rd_fail(&r, "bad entry type");
-            seen |= F_TYPE;
-        } else if (strcmp(key, "meaning") == 0) {
+            break;
+        default: /* meaning */
             if ((rc = copy_text(&r, &v, e->meaning, sizeof(e->meaning), "bad meaning")) != 0)
                 return rc;
             if (e->meaning[0] == '\0')
                 return ledger__rd_fail(&r, "empty meaning");
-            seen |= F_MEANING;
-        } else {
-            r.off = ks;
-            return ledger__rd_fail(&r, "unknown payload field");
+            break;
         }
     }
-    if (seen != F_ALL)
+    if (seen != (1u << PAYLOAD_KEYS) - 1)
         return ledger__rd_fail(&r, "payload lacks a required field");
     if (r.off != r.len)
         return ledger__rd_fail(&r, "trailing bytes after payload");
@@ -424,8 +427,8 @@ int ledger__entry_spans(const ledger_entry *e, const uint8_t **prot, size_t *pro
     return envelope(e->bytes, e->len, prot, protlen, payload, plen, &sig, NULL, 0);
 }
 
-int ledger_entry_decode(ledger_entry *out, const uint8_t *bytes, size_t len, char *why,
-                        size_t whylen)
+static int decode(ledger_entry *out, const uint8_t *bytes, size_t len, const uint8_t *hash,
+                  char *why, size_t whylen)
 {
     const uint8_t *prot = NULL, *payload = NULL, *sig = NULL;
     size_t protlen = 0, plen = 0;
@@ -457,7 +460,23 @@ int ledger_entry_decode(ledger_entry *out, const uint8_t *bytes, size_t len, cha
     memcpy(out->sig, sig, KEYS_SIG_BYTES);
     out->bytes = bytes;
     out->len = len;
+    if (hash != NULL) {
+        memcpy(out->hash, hash, LEDGER_HASH_BYTES);
+        return 0;
+    }
     return ledger__leaf_hash(out->hash, bytes, len);
+}
+
+int ledger_entry_decode(ledger_entry *out, const uint8_t *bytes, size_t len, char *why,
+                        size_t whylen)
+{
+    return decode(out, bytes, len, NULL, why, whylen);
+}
+
+int ledger__entry_decode_hashed(ledger_entry *out, const uint8_t *bytes, size_t len,
+                                const uint8_t hash[LEDGER_HASH_BYTES], char *why, size_t whylen)
+{
+    return decode(out, bytes, len, hash, why, whylen);
 }
 
 /* ---- body access ---- */

@@ -59,6 +59,7 @@ typedef struct ledger__rd {
     size_t off;
     char *why; /* optional detail buffer */
     size_t whylen;
+    bool lax; /* skipping already-checked bytes: no UTF-8 or key-order checks */
 } ledger__rd;
 
 void ledger__rd_init(ledger__rd *r, const uint8_t *p, size_t len, char *why, size_t whylen);
@@ -74,7 +75,10 @@ int ledger__rd_fail(ledger__rd *r, const char *what);
 /* Bytewise order of two encoded keys: <0, 0, >0. */
 int ledger__key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
 
-/* Find @p key in a canonical map (span @p map, @p maplen) and return its value item. */
+/* Find @p key in a canonical map (span @p map, @p maplen) and return its value item.
+ * For bytes already checked (an entry's body after ledger_entry_decode, a
+ * checked export header): the values skipped over are bounded but not
+ * re-checked; the value returned is read strictly. */
 int ledger__map_find(const uint8_t *map, size_t maplen, const char *key, ledger__cbitem *out,
                      const uint8_t **vstart, size_t *vlen);
 
@@ -109,6 +113,12 @@ int ledger__sha256_2(uint8_t out[LEDGER_HASH_BYTES], const void *a, size_t an, c
                      size_t bn);
 /* RFC 9162 leaf hash of entry bytes. */
 int ledger__leaf_hash(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *p, size_t n);
+/* Free the calling thread's hashing context (helper threads, before they end). */
+void ledger__sha256_thread_end(void);
+/* ledger_entry_decode with the leaf hash already computed (@p hash, from the
+ * same bytes): verify hashes one batch ahead on another thread. */
+int ledger__entry_decode_hashed(ledger_entry *out, const uint8_t *bytes, size_t len,
+                                const uint8_t hash[LEDGER_HASH_BYTES], char *why, size_t whylen);
 /* Open any of our COSE_Sign1 envelopes (entries, checkpoints): the spans the
  * signature covers, the signature and the protected kid, all strictly checked. */
 int ledger__cose_open(const uint8_t *bytes, size_t len, const uint8_t **prot, size_t *protlen,
@@ -191,6 +201,35 @@ int ledger__sigpool_add(ledger__sigpool *p, const keys_pub *pub, const uint8_t s
 /* Check everything queued; true with the lowest bad seq when a signature failed. */
 bool ledger__sigpool_flush(ledger__sigpool *p, uint64_t *bad_seq);
 void ledger__sigpool_free(ledger__sigpool *p);
+
+/* Threads a parallel job may use: RXLEDGER_THREADS, else one per online core. */
+unsigned ledger__threads_wanted(void);
+
+/* ---- entries decoded and hashed one batch ahead (hasher.c) ---- */
+typedef struct ledger__span {
+    const uint8_t *p;
+    size_t n;
+} ledger__span;
+#define LEDGER__HBATCH 1024
+/* A batch of entries read in order, with their stored seq (UINT64_MAX: a damaged
+ * key), and once hashed: the i-th's leaf hash and the entry decoded (e[i], or
+ * the decoder's code in rc[i]: decode again for the reason). */
+typedef struct ledger__hbatch {
+    size_t n;
+    uint64_t seq[LEDGER__HBATCH];
+    ledger__span span[LEDGER__HBATCH];
+    ledger_entry e[LEDGER__HBATCH];
+    int rc[LEDGER__HBATCH];
+    uint8_t leaf[LEDGER__HBATCH][LEDGER_HASH_BYTES];
+} ledger__hbatch;
+typedef struct ledger__hasher ledger__hasher;
+/* A helper thread when more than one thread is wanted; else hashing is inline. */
+int ledger__hasher_new(ledger__hasher **out);
+/* Start hashing @p b (it must stay untouched until the wait). */
+void ledger__hasher_start(ledger__hasher *h, ledger__hbatch *b);
+/* Wait for the batch started last: 0 or the hashing error. */
+int ledger__hasher_wait(ledger__hasher *h);
+void ledger__hasher_free(ledger__hasher *h);
 
 /* ---- misc ---- */
 void ledger__errf(char *buf, size_t cap, const char *fmt, ...)

@@ -70,7 +70,7 @@ static void *worker(void *ud)
     }
 }
 
-static unsigned threads_wanted(void)
+unsigned ledger__threads_wanted(void)
 {
     const char *env = getenv("RXLEDGER_THREADS");
     long n = env != NULL ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
@@ -95,7 +95,7 @@ int ledger__sigpool_new(ledger__sigpool **out)
     pthread_cond_init(&p->go, NULL);
     pthread_cond_init(&p->done, NULL);
     /* the caller is one of the workers */
-    unsigned want = threads_wanted() - 1;
+    unsigned want = ledger__threads_wanted() - 1;
     for (unsigned i = 0; i < want; i++) {
         if (pthread_create(&p->threads[i], NULL, worker, p) != 0)
             break; /* fewer threads: slower, still correct */

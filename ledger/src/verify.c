@@ -26,7 +26,36 @@ typedef struct vstate {
     uint64_t indexed;                        /* index records the chain implies */
     uint8_t frontier[64][LEDGER_HASH_BYTES]; /* left siblings still open, per level */
     ledger__sigpool *pool;                   /* signature checks; NULL: not checked */
+    MDB_cursor *levels[64];                  /* per tree level, at the last node checked */
 } vstate;
+
+/* The stored node (level, index): the nodes of one level are checked in index
+ * order, so each level keeps a cursor that steps to the next key instead of
+ * searching the tree again. */
+static int stored_node(vstate *vs, unsigned level, uint64_t index, uint8_t out[LEDGER_HASH_BYTES])
+{
+    MDB_cursor **c = &vs->levels[level];
+    uint8_t kb[9];
+    MDB_val k = {sizeof(kb), kb}, v;
+    int mrc;
+    kb[0] = (uint8_t)level;
+    ledger__u64be(kb + 1, index);
+    if (*c == NULL) {
+        if ((mrc = mdb_cursor_open(vs->txn, vs->l->merkle, c)) != 0)
+            return ledger__mdb_err(vs->l, mrc, "cannot read the Merkle tree");
+        mrc = mdb_cursor_get(*c, &k, &v, MDB_SET_KEY);
+    } else {
+        mrc = mdb_cursor_get(*c, &k, &v, MDB_NEXT);
+        if (mrc == 0 && (k.mv_size != sizeof(kb) || memcmp(k.mv_data, kb, sizeof(kb)) != 0))
+            mrc = MDB_NOTFOUND;
+    }
+    if (mrc == MDB_NOTFOUND || (mrc == 0 && v.mv_size != LEDGER_HASH_BYTES))
+        return LEDGER_EENCODING;
+    if (mrc != 0)
+        return ledger__mdb_err(vs->l, mrc, "cannot read the Merkle tree");
+    memcpy(out, v.mv_data, LEDGER_HASH_BYTES);
+    return 0;
+}
 
 /* Recompute the perfect subtrees leaf @p seq completes and check the stored ones:
  * a frontier of at most 64 hashes, so memory stays flat. */
@@ -38,8 +67,10 @@ static int merkle_check(vstate *vs, uint64_t seq, const uint8_t leaf[LEDGER_HASH
     uint64_t index = seq;
     memcpy(node, leaf, LEDGER_HASH_BYTES);
     for (;;) {
-        if (ledger__merkle_get(vs->l, vs->txn, level, index, stored) != 0 ||
-            !keys_equal(stored, node, LEDGER_HASH_BYTES)) {
+        int rc = stored_node(vs, level, index, stored);
+        if (rc != 0 && rc != LEDGER_EENCODING)
+            return rc;
+        if (rc != 0 || !keys_equal(stored, node, LEDGER_HASH_BYTES)) {
             ledger__errf(why, whylen, "Merkle tree node %u/%llu disagrees with the chain", level,
                          (unsigned long long)index);
             return LEDGER_EINVAL;
@@ -192,12 +223,33 @@ static int check_index(ledger *l, MDB_txn *txn, ledger__ktab *t, ledger_verify_r
     return 0;
 }
 
+/* Read up to LEDGER__HBATCH entries, the first with @p op; returns 0 when the
+ * batch is full, else what ended the scan (MDB_NOTFOUND at the end). Their
+ * places in the map stay valid while the read transaction lasts. */
+static int fill(MDB_cursor *cur, ledger__hbatch *b, MDB_cursor_op op)
+{
+    MDB_val k, v;
+    b->n = 0;
+    while (b->n < LEDGER__HBATCH) {
+        int mrc = mdb_cursor_get(cur, &k, &v, op);
+        if (mrc != 0)
+            return mrc;
+        op = MDB_NEXT;
+        b->seq[b->n] = k.mv_size == 8 ? ledger__get_u64be(k.mv_data) : UINT64_MAX;
+        b->span[b->n].p = v.mv_data;
+        b->span[b->n].n = v.mv_size;
+        b->n++;
+    }
+    return 0;
+}
+
 int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *ud,
                   ledger_verify_result *out)
 {
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
-    MDB_val k, v;
+    ledger__hasher *hs = NULL;
+    ledger__hbatch *bt = NULL;
     ledger__ktab t = {NULL, 0, 0};
     static vstate vs_zero;
     vstate vs = vs_zero;
@@ -223,46 +275,69 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
         goto done;
     }
     if ((rc = ledger__mdb_err(l, mdb_cursor_open(txn, l->entries, &cur), "cannot open cursor")) !=
-        0)
+            0 ||
+        (rc = ledger__hasher_new(&hs)) != 0)
         goto done;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        ledger_entry e;
-        if (k.mv_size != 8) {
-            rc = finding(out, expect, "entry key is damaged");
+    if ((bt = calloc(2, sizeof(*bt))) == NULL) {
+        rc = LEDGER_ENOMEM;
+        goto done;
+    }
+    /* Batch k is checked in order while the hasher works on batch k + 1. */
+    mrc = fill(cur, &bt[0], MDB_FIRST);
+    ledger__hasher_start(hs, &bt[0]);
+    for (unsigned cb = 0;; cb ^= 1) {
+        ledger__hbatch *b = &bt[cb];
+        if ((rc = ledger__hasher_wait(hs)) != 0)
             goto done;
+        int end = mrc;
+        if (end == 0) {
+            mrc = fill(cur, &bt[cb ^ 1], MDB_NEXT);
+            ledger__hasher_start(hs, &bt[cb ^ 1]);
         }
-        uint64_t seq = ledger__get_u64be(k.mv_data);
-        if (seq != expect) {
-            ledger__errf(why, sizeof(why), "entry %llu is missing (next stored is %llu)",
-                         (unsigned long long)expect, (unsigned long long)seq);
-            rc = finding(out, expect, why);
-            goto done;
-        }
-        rc = ledger_entry_decode(&e, v.mv_data, v.mv_size, why, sizeof(why));
-        if (rc == 0)
-            rc = check_entry(&vs, &t, &e, expect, prev, prev_rt, why, sizeof(why));
-        if (rc == 0)
-            rc = merkle_check(&vs, expect, e.hash, why, sizeof(why));
-        if (rc == LEDGER_ENOMEM)
-            goto done;
-        if (rc != 0) {
-            int cause = rc;
-            if (bad_signature(&vs, out)) {
-                rc = LEDGER_EVERIFY; /* an earlier entry's signature failed: the first problem */
+        for (size_t i = 0; i < b->n; i++) {
+            ledger_entry *e = &b->e[i];
+            if (b->seq[i] == UINT64_MAX) {
+                rc = finding(out, expect, "entry key is damaged");
                 goto done;
             }
-            rc = finding(out, expect, why);
-            out->cause = cause;
-            goto done;
+            if (b->seq[i] != expect) {
+                ledger__errf(why, sizeof(why), "entry %llu is missing (next stored is %llu)",
+                             (unsigned long long)expect, (unsigned long long)b->seq[i]);
+                rc = finding(out, expect, why);
+                goto done;
+            }
+            if ((rc = b->rc[i]) != 0) /* decode again for the reason */
+                (void)ledger__entry_decode_hashed(e, b->span[i].p, b->span[i].n, b->leaf[i], why,
+                                                  sizeof(why));
+            if (rc == 0)
+                rc = check_entry(&vs, &t, e, expect, prev, prev_rt, why, sizeof(why));
+            if (rc == 0)
+                rc = merkle_check(&vs, expect, e->hash, why, sizeof(why));
+            if (rc == LEDGER_ENOMEM)
+                goto done;
+            if (rc != 0) {
+                int cause = rc;
+                if (bad_signature(&vs, out)) {
+                    rc =
+                        LEDGER_EVERIFY; /* an earlier entry's signature failed: the first problem */
+                    goto done;
+                }
+                rc = finding(out, expect, why);
+                out->cause = cause;
+                goto done;
+            }
+            memcpy(prev, e->hash, LEDGER_HASH_BYTES);
+            prev_rt = e->recorded_ms;
+            expect++;
+            out->entries = expect;
+            memcpy(out->head, prev, LEDGER_HASH_BYTES);
+            if (progress != NULL && expect % PROGRESS_EVERY == 0)
+                progress(expect, h.count, ud);
         }
-        memcpy(prev, e.hash, LEDGER_HASH_BYTES);
-        prev_rt = e.recorded_ms;
-        expect++;
-        out->entries = expect;
-        memcpy(out->head, prev, LEDGER_HASH_BYTES);
-        if (progress != NULL && expect % PROGRESS_EVERY == 0)
-            progress(expect, h.count, ud);
+        if (end != 0) {
+            mrc = end;
+            break;
+        }
     }
     if (mrc != MDB_NOTFOUND) {
         rc = ledger__mdb_err(l, mrc, "cannot read entries");
@@ -307,6 +382,11 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
                          "the derived index holds records the chain does not imply");
     }
 done:
+    ledger__hasher_free(hs); /* waits for a batch still being hashed */
+    free(bt);
+    for (size_t i = 0; i < sizeof(vs.levels) / sizeof(vs.levels[0]); i++)
+        if (vs.levels[i] != NULL)
+            mdb_cursor_close(vs.levels[i]);
     if (vs.idx != NULL)
         mdb_cursor_close(vs.idx);
     if (cur != NULL)
