@@ -4,6 +4,8 @@ BUILD    ?= build
 TESTDIR  ?= build-test
 BENCHDIR ?= build-bench
 BENCH_N  ?= 1000000
+FUZZDIR  ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE    ?= cmake
 
@@ -11,9 +13,13 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev liblmdb-dev libcbor-
                 libcmocka-dev libinih-dev libjansson-dev python3 python3-cbor2 \
                 python3-cryptography
 
+# Only for `make fuzz`: clang and its libFuzzer/sanitizer runtimes.
+FUZZ_PACKAGES := clang libclang-rt-dev
+FUZZ_HARNESSES := entry export receipt policy batch
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test bench torture install clean format
+.PHONY: all deps build demo test bench torture fuzz install clean format
 
 all: build
 
@@ -57,6 +63,14 @@ bench: deps
 	$(BENCHDIR)/tests/bench/rxl-bench $(BENCHDIR)/data $(BENCH_N)
 	rm -rf $(BENCHDIR)/data
 
+# libFuzzer (clang) on each harness of tests/fuzz for FUZZ_SECONDS, on a scratch
+# copy of its corpus; fails on any crash, leak or sanitizer report.
+fuzz:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(DEB_PACKAGES) $(FUZZ_PACKAGES)"
+	CC=clang $(CMAKE) -S . -B $(FUZZDIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRXLEDGER_FUZZ=ON
+	$(CMAKE) --build $(FUZZDIR) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_HARNESSES))
+	bash tests/fuzz/run.sh $(FUZZDIR)/tests/fuzz $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
 
@@ -64,4 +78,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(TESTDIR) $(BENCHDIR) demo-ledger
+	rm -rf $(BUILD) $(TESTDIR) $(BENCHDIR) $(FUZZDIR) demo-ledger
