@@ -118,6 +118,27 @@ expect_err_line "verify-export context: one line"
 expect_match "$ERR" '^rxledger: verify-export: context entry seq 1: .*non-shortest' \
     "verify-export names the context entry"
 
+# A receipt the site key signs over the planted tree does not make the entry
+# acceptable: verify-proof refuses its bytes (and proves the untouched one).
+proof() {
+    local d=$1 seq=$2 want=$3
+    rx_ok "checkpoint $d" -l "$d" checkpoint --key site.key
+    rx_ok "prove $seq in $d" -l "$d" prove "$seq" --out "$d-r.cbor"
+    "$RXLEDGER" -l "$d" show "$seq" --raw >"$d-e.cbor" </dev/null
+    rx verify-proof "$d-r.cbor" "$d-e.cbor" --site-key "$FPR"
+    expect_rc "$want" "verify-proof of entry $seq of $d"
+    if [ "$want" -ne 0 ]; then
+        expect_err_line "verify-proof $d: one line"
+        expect_match "$ERR" '^rxledger: verify-proof: the entry file is not an entry: ' \
+            "verify-proof $d: the entry is refused"
+    fi
+}
+proof base 3 0
+proof t_env-array-indef_3 3 3
+proof t_hdr-unsorted_3 3 3
+proof t_pay-unsorted_3 3 3
+proof t_body-text-indef_4 4 3
+
 # A kind that does not apply is refused by the tool, and the copy is untouched.
 rm -rf t_na
 cp -r base t_na
