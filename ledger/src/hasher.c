@@ -51,7 +51,7 @@ static void *hasher_main(void *ud)
     return NULL;
 }
 
-int ledger__hasher_new(ledger__hasher **out)
+int ledger__hasher_new(ledger__hasher **out, bool threaded)
 {
     ledger__hasher *h = calloc(1, sizeof(*h));
     *out = NULL;
@@ -60,7 +60,7 @@ int ledger__hasher_new(ledger__hasher **out)
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->go, NULL);
     pthread_cond_init(&h->done, NULL);
-    if (ledger__threads_wanted() > 1)
+    if (threaded && ledger__threads_wanted() > 1)
         h->threaded = pthread_create(&h->thread, NULL, hasher_main, h) == 0;
     *out = h;
     return 0;

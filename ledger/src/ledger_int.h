@@ -223,8 +223,9 @@ typedef struct ledger__hbatch {
     uint8_t leaf[LEDGER__HBATCH][LEDGER_HASH_BYTES];
 } ledger__hbatch;
 typedef struct ledger__hasher ledger__hasher;
-/* A helper thread when more than one thread is wanted; else hashing is inline. */
-int ledger__hasher_new(ledger__hasher **out);
+/* With @p threaded and more than one thread wanted, a helper thread; else
+ * each batch is done inline when it starts. */
+int ledger__hasher_new(ledger__hasher **out, bool threaded);
 /* Start hashing @p b (it must stay untouched until the wait). */
 void ledger__hasher_start(ledger__hasher *h, ledger__hbatch *b);
 /* Wait for the batch started last: 0 or the hashing error. */

@@ -36,6 +36,12 @@ typedef struct ledger__head {
 } ledger__head;
 
 int ledger__head_read(ledger *l, MDB_txn *txn, ledger__head *h);
+/* Read up to @p max (at most LEDGER__HBATCH) entries into @p b, the first with
+ * @p op (at key @p start for MDB_SET_RANGE). Returns 0 when @p max were read,
+ * else what ended the scan (MDB_NOTFOUND at the end). The spans stay valid
+ * while the read transaction lasts. */
+int ledger__hbatch_fill(MDB_cursor *cur, ledger__hbatch *b, MDB_cursor_op op, MDB_val *start,
+                        size_t max);
 /* Map an LMDB or errno code to a LEDGER_E* code, keeping its text in l->err. */
 int ledger__mdb_err(ledger *l, int rc, const char *what);
 /* Begin a read transaction (handles MDB_MAP_RESIZED). */

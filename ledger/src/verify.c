@@ -223,26 +223,6 @@ static int check_index(ledger *l, MDB_txn *txn, ledger__ktab *t, ledger_verify_r
     return 0;
 }
 
-/* Read up to LEDGER__HBATCH entries, the first with @p op; returns 0 when the
- * batch is full, else what ended the scan (MDB_NOTFOUND at the end). Their
- * places in the map stay valid while the read transaction lasts. */
-static int fill(MDB_cursor *cur, ledger__hbatch *b, MDB_cursor_op op)
-{
-    MDB_val k, v;
-    b->n = 0;
-    while (b->n < LEDGER__HBATCH) {
-        int mrc = mdb_cursor_get(cur, &k, &v, op);
-        if (mrc != 0)
-            return mrc;
-        op = MDB_NEXT;
-        b->seq[b->n] = k.mv_size == 8 ? ledger__get_u64be(k.mv_data) : UINT64_MAX;
-        b->span[b->n].p = v.mv_data;
-        b->span[b->n].n = v.mv_size;
-        b->n++;
-    }
-    return 0;
-}
-
 int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *ud,
                   ledger_verify_result *out)
 {
@@ -276,14 +256,14 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
     }
     if ((rc = ledger__mdb_err(l, mdb_cursor_open(txn, l->entries, &cur), "cannot open cursor")) !=
             0 ||
-        (rc = ledger__hasher_new(&hs)) != 0)
+        (rc = ledger__hasher_new(&hs, true)) != 0)
         goto done;
     if ((bt = calloc(2, sizeof(*bt))) == NULL) {
         rc = LEDGER_ENOMEM;
         goto done;
     }
     /* Batch k is checked in order while the hasher works on batch k + 1. */
-    mrc = fill(cur, &bt[0], MDB_FIRST);
+    mrc = ledger__hbatch_fill(cur, &bt[0], MDB_FIRST, NULL, LEDGER__HBATCH);
     ledger__hasher_start(hs, &bt[0]);
     for (unsigned cb = 0;; cb ^= 1) {
         ledger__hbatch *b = &bt[cb];
@@ -291,7 +271,7 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
             goto done;
         int end = mrc;
         if (end == 0) {
-            mrc = fill(cur, &bt[cb ^ 1], MDB_NEXT);
+            mrc = ledger__hbatch_fill(cur, &bt[cb ^ 1], MDB_NEXT, NULL, LEDGER__HBATCH);
             ledger__hasher_start(hs, &bt[cb ^ 1]);
         }
         for (size_t i = 0; i < b->n; i++) {
