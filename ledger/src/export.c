@@ -60,11 +60,11 @@ static bool u64set_has(const u64set *s, uint64_t x)
 
 /* ---- compact range (shared by writer and reader) ---- */
 
-/* Width of the next right-side subtree at position m of a tree of size n. */
+/* Width of the next right-side subtree at position m of a tree of size n (m < n). */
 static uint64_t right_width(uint64_t m, uint64_t n)
 {
     uint64_t k = m & (~m + 1); /* lowest set bit; m >= 1 here */
-    while (m + k > n)
+    while (k > n - m)          /* m + k > n, which wraps past 2^64 for a forged header */
         k >>= 1;
     return k;
 }
