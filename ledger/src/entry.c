@@ -203,6 +203,15 @@ static int copy_text(ledger__rd *r, const ledger__cbitem *it, char *dst, size_t 
     return 0;
 }
 
+/* "protected header: " and the detail, unless the detail already says so. */
+static void protected_why(char *why, size_t whylen, const char *sub)
+{
+    if (strncmp(sub, "protected header", 16) == 0)
+        ledger__errf(why, whylen, "%s", sub);
+    else
+        ledger__errf(why, whylen, "protected header: %s", sub);
+}
+
 static int decode_protected(const uint8_t *p, size_t n, uint8_t kid[KEYS_KID_BYTES], char *why,
                             size_t whylen)
 {
@@ -213,26 +222,26 @@ static int decode_protected(const uint8_t *p, size_t n, uint8_t kid[KEYS_KID_BYT
     if ((rc = expect(&r, &it, LEDGER__CB_MAP, "protected header is not a map")) != 0)
         return rc;
     if (it.u != 2)
-        return ledger__rd_fail(&r, "protected header must hold exactly alg and kid");
-    if ((rc = expect(&r, &it, LEDGER__CB_UINT, "protected header: expected alg")) != 0)
+        return ledger__rd_fail(&r, "must hold exactly alg and kid (labels 1 and 4)");
+    if ((rc = expect(&r, &it, LEDGER__CB_UINT, "expected alg (1) first")) != 0)
         return rc;
     if (it.u != 1)
-        return ledger__rd_fail(&r, "protected header: expected alg (1)");
+        return ledger__rd_fail(&r, "expected alg (1) first, then kid (4)");
     if ((rc = expect(&r, &it, LEDGER__CB_NINT, "alg is not EdDSA")) != 0)
         return rc;
     if (it.u != (uint64_t)(-1 - LEDGER__ALG_EDDSA))
         return ledger__rd_fail(&r, "alg is not EdDSA (-8)");
-    if ((rc = expect(&r, &it, LEDGER__CB_UINT, "protected header: expected kid")) != 0)
+    if ((rc = expect(&r, &it, LEDGER__CB_UINT, "expected kid (4) after alg")) != 0)
         return rc;
     if (it.u != 4)
-        return ledger__rd_fail(&r, "protected header: expected kid (4)");
+        return ledger__rd_fail(&r, "expected kid (4) after alg (1)");
     if ((rc = expect(&r, &it, LEDGER__CB_BYTES, "kid is not a byte string")) != 0)
         return rc;
     if (it.n != KEYS_KID_BYTES)
         return ledger__rd_fail(&r, "kid is not 16 bytes");
     memcpy(kid, it.p, KEYS_KID_BYTES);
     if (r.off != r.len)
-        return ledger__rd_fail(&r, "trailing bytes in protected header");
+        return ledger__rd_fail(&r, "trailing bytes");
     return 0;
 }
 
@@ -266,6 +275,29 @@ static int payload_key(const ledger__cbitem *k)
         if (strlen(payload_keys[j]) == k->n && memcmp(payload_keys[j], k->p, k->n) == 0)
             return (int)j;
     return -1;
+}
+
+/* Note where each key and value of the (already checked) body starts. */
+static void index_body(ledger_entry *e)
+{
+    ledger__rd r;
+    ledger__cbitem it;
+    e->nfields = 0;
+    if (e->body_len > UINT16_MAX)
+        return;
+    ledger__rd_init(&r, e->body, e->body_len, NULL, 0);
+    r.lax = true;
+    if (ledger__rd_next(&r, &it) != 0 || it.u > LEDGER_FIELDS_INDEXED)
+        return;
+    for (uint64_t i = 0; i < it.u; i++) {
+        e->field_key[i] = (uint16_t)r.off;
+        if (ledger__rd_value(&r, 1, NULL) != 0)
+            return;
+        e->field_val[i] = (uint16_t)r.off;
+        if (ledger__rd_value(&r, 1, NULL) != 0)
+            return;
+    }
+    e->nfields = (uint8_t)it.u; /* an empty body stays 0: a scan finds nothing either */
 }
 
 static int decode_payload(ledger_entry *e, const uint8_t *p, size_t n, char *why, size_t whylen)
@@ -304,6 +336,7 @@ static int decode_payload(ledger_entry *e, const uint8_t *p, size_t n, char *why
             }
             e->body = p + vs;
             e->body_len = r.off - vs;
+            index_body(e);
             continue;
         }
         if ((rc = ledger__rd_next(&r, &v)) != 0)
@@ -416,7 +449,7 @@ int ledger__cose_open(const uint8_t *bytes, size_t len, const uint8_t **prot, si
     char sub[LEDGER_ERRMSG_MAX] = "";
     int rc = envelope(bytes, len, prot, protlen, payload, plen, sig, why, whylen);
     if (rc == 0 && (rc = decode_protected(*prot, *protlen, kid, sub, sizeof(sub))) != 0)
-        ledger__errf(why, whylen, "protected header: %s", sub);
+        protected_why(why, whylen, sub);
     return rc;
 }
 
@@ -445,7 +478,7 @@ static int decode(ledger_entry *out, const uint8_t *bytes, size_t len, const uin
         return rc;
     rc = decode_protected(prot, protlen, hkid, sub, sizeof(sub));
     if (rc != 0) {
-        ledger__errf(why, whylen, "protected header: %s", sub);
+        protected_why(why, whylen, sub);
         return rc;
     }
     rc = decode_payload(out, payload, plen, sub, sizeof(sub));
@@ -481,6 +514,40 @@ int ledger__entry_decode_hashed(ledger_entry *out, const uint8_t *bytes, size_t 
 
 /* ---- body access ---- */
 
+/* The value of body field @p key: through the decoder's index when there is
+ * one (the body was checked then, so the value is read without re-checking),
+ * else by walking the map. */
+static int field_find(const ledger_entry *e, const char *key, ledger__cbitem *out,
+                      const uint8_t **vstart, size_t *vlen)
+{
+    size_t klen = strlen(key);
+    if (e->nfields == 0)
+        return ledger__map_find(e->body, e->body_len, key, out, vstart, vlen);
+    for (size_t i = 0; i < e->nfields; i++) {
+        const uint8_t *k = e->body + e->field_key[i];
+        size_t hl = e->field_val[i] - e->field_key[i];
+        /* a text key of klen bytes: its head is 1 byte below 24, else 2 */
+        if (klen >= 24 ? hl != klen + 2 || k[0] != 0x78 || k[1] != klen
+                       : hl != klen + 1 || k[0] != (0x60 | klen))
+            continue;
+        if (memcmp(k + hl - klen, key, klen) != 0)
+            continue;
+        ledger__rd r;
+        size_t end = i + 1 < e->nfields ? e->field_key[i + 1] : e->body_len;
+        ledger__rd_init(&r, e->body, end, NULL, 0);
+        r.off = e->field_val[i];
+        r.lax = true;
+        if (ledger__rd_next(&r, out) != 0)
+            return LEDGER_EENCODING;
+        if (vstart != NULL)
+            *vstart = e->body + e->field_val[i];
+        if (vlen != NULL)
+            *vlen = end - e->field_val[i];
+        return 0;
+    }
+    return LEDGER_ENOTFOUND;
+}
+
 /* A text item as a C string: bounded, no embedded NUL. */
 static int text_out(const ledger__cbitem *it, char *buf, size_t cap)
 {
@@ -494,7 +561,7 @@ static int text_out(const ledger__cbitem *it, char *buf, size_t cap)
 int ledger_entry_get_text(const ledger_entry *e, const char *key, char *buf, size_t cap)
 {
     ledger__cbitem it;
-    int rc = ledger__map_find(e->body, e->body_len, key, &it, NULL, NULL);
+    int rc = field_find(e, key, &it, NULL, NULL);
     if (rc != 0)
         return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
     return text_out(&it, buf, cap);
@@ -503,7 +570,7 @@ int ledger_entry_get_text(const ledger_entry *e, const char *key, char *buf, siz
 int ledger_entry_get_uint(const ledger_entry *e, const char *key, uint64_t *out)
 {
     ledger__cbitem it;
-    int rc = ledger__map_find(e->body, e->body_len, key, &it, NULL, NULL);
+    int rc = field_find(e, key, &it, NULL, NULL);
     if (rc != 0)
         return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
     if (it.kind != LEDGER__CB_UINT)
@@ -515,7 +582,7 @@ int ledger_entry_get_uint(const ledger_entry *e, const char *key, uint64_t *out)
 int ledger_entry_get_int(const ledger_entry *e, const char *key, int64_t *out)
 {
     ledger__cbitem it;
-    int rc = ledger__map_find(e->body, e->body_len, key, &it, NULL, NULL);
+    int rc = field_find(e, key, &it, NULL, NULL);
     if (rc != 0)
         return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
     if (it.kind == LEDGER__CB_UINT && it.u <= (uint64_t)INT64_MAX)
@@ -530,7 +597,7 @@ int ledger_entry_get_int(const ledger_entry *e, const char *key, int64_t *out)
 int ledger_entry_get_bool(const ledger_entry *e, const char *key, bool *out)
 {
     ledger__cbitem it;
-    int rc = ledger__map_find(e->body, e->body_len, key, &it, NULL, NULL);
+    int rc = field_find(e, key, &it, NULL, NULL);
     if (rc != 0)
         return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
     if (it.kind != LEDGER__CB_BOOL)
@@ -543,7 +610,7 @@ int ledger_entry_get_bytes(const ledger_entry *e, const char *key, const uint8_t
                            size_t *outlen)
 {
     ledger__cbitem it;
-    int rc = ledger__map_find(e->body, e->body_len, key, &it, NULL, NULL);
+    int rc = field_find(e, key, &it, NULL, NULL);
     if (rc != 0)
         return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
     if (it.kind != LEDGER__CB_BYTES)
@@ -553,13 +620,32 @@ int ledger_entry_get_bytes(const ledger_entry *e, const char *key, const uint8_t
     return 0;
 }
 
+int ledger_entry_get_uint_pair(const ledger_entry *e, const char *key, uint64_t *a, uint64_t *b)
+{
+    ledger__cbitem it, x, y;
+    const uint8_t *v;
+    size_t vlen;
+    ledger__rd r;
+    int rc = field_find(e, key, &it, &v, &vlen);
+    if (rc != 0)
+        return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
+    ledger__rd_init(&r, v, vlen, NULL, 0);
+    if (it.kind != LEDGER__CB_ARRAY || it.u != 2 || ledger__rd_next(&r, &it) != 0 ||
+        ledger__rd_next(&r, &x) != 0 || ledger__rd_next(&r, &y) != 0 || x.kind != LEDGER__CB_UINT ||
+        y.kind != LEDGER__CB_UINT)
+        return LEDGER_EINVAL;
+    *a = x.u;
+    *b = y.u;
+    return 0;
+}
+
 int ledger_entry_get_map_text(const ledger_entry *e, const char *map, const char *key, char *buf,
                               size_t cap)
 {
     ledger__cbitem it;
     const uint8_t *v;
     size_t vlen;
-    int rc = ledger__map_find(e->body, e->body_len, map, &it, &v, &vlen);
+    int rc = field_find(e, map, &it, &v, &vlen);
     if (rc != 0)
         return rc == LEDGER_ENOTFOUND ? rc : LEDGER_EINVAL;
     if (it.kind != LEDGER__CB_MAP)

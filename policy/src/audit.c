@@ -371,17 +371,12 @@ static void on_session_step(audit *a, const ledger_entry *e)
         text_of(e, "phase", v->phase, sizeof(v->phase));
         v->has_spo2 = ledger_entry_get_uint(e, "spo2", &(uint64_t){0}) == 0;
         v->has_note = ledger_entry_get_bytes(e, "note", &p, &n) != LEDGER_ENOTFOUND;
-        if (ledger_entry_get_bytes(e, "bp", &p, &n) != LEDGER_ENOTFOUND) {
-            /* bp is [sys, dia]: read it through the generic renderer's twin */
-            char body[256];
-            unsigned sys = 0, dia = 0;
-            ledger_entry_format_body(e, body, sizeof(body));
-            const char *b = strstr(body, "bp: [");
-            if (b != NULL && sscanf(b, "bp: [%u, %u]", &sys, &dia) == 2) {
-                v->has_bp = true;
-                v->sys = sys;
-                v->dia = dia;
-            }
+        uint64_t sys, dia;
+        if (ledger_entry_get_uint_pair(e, "bp", &sys, &dia) == 0 && sys <= UINT32_MAX &&
+            dia <= UINT32_MAX) {
+            v->has_bp = true;
+            v->sys = (uint32_t)sys;
+            v->dia = (uint32_t)dia;
         }
     } else if (strcmp(e->type, "dose") == 0) {
         if (s->ndoses == AUDIT_DOSES_MAX) {

@@ -28,6 +28,7 @@ extern "C" {
 #define LEDGER_HASH_BYTES      32            /**< SHA-256 */
 #define LEDGER_FORMAT_VERSION  1             /**< payload "v" and on-disk format */
 #define LEDGER_MAX_ENTRY_BYTES 65536         /**< largest encoded entry */
+#define LEDGER_FIELDS_INDEXED  24            /**< body keys a decoded entry indexes */
 #define LEDGER_MAX_DEPTH       8             /**< deepest CBOR nesting in a payload */
 #define LEDGER_TYPE_MAX        32            /**< longest entry type name */
 #define LEDGER_NAME_MAX        KEYS_NAME_MAX /**< longest printed name */
@@ -215,6 +216,10 @@ typedef struct ledger_entry {
     size_t len;
     const uint8_t *body; /**< canonical CBOR map of the type's fields */
     size_t body_len;
+    /** Where the body's keys and values start (offsets into body), filled by the
+     * decoder so field lookups need not walk the map; nfields 0: not indexed. */
+    uint8_t nfields;
+    uint16_t field_key[LEDGER_FIELDS_INDEXED], field_val[LEDGER_FIELDS_INDEXED];
 } ledger_entry;
 
 /**
@@ -230,6 +235,8 @@ int ledger_entry_get_text(const ledger_entry *e, const char *key, char *buf, siz
 int ledger_entry_get_uint(const ledger_entry *e, const char *key, uint64_t *out);
 int ledger_entry_get_int(const ledger_entry *e, const char *key, int64_t *out);
 int ledger_entry_get_bool(const ledger_entry *e, const char *key, bool *out);
+/** A two-integer array value (e.g. a blood pressure [systolic, diastolic]). */
+int ledger_entry_get_uint_pair(const ledger_entry *e, const char *key, uint64_t *a, uint64_t *b);
 /** Text value @p key inside the nested map @p map (e.g. an amendment's "set"). */
 int ledger_entry_get_map_text(const ledger_entry *e, const char *map, const char *key, char *buf,
                               size_t cap);
@@ -301,7 +308,7 @@ int ledger_key_get(ledger *l, const uint8_t kid[KEYS_KID_BYTES], ledger_keyinfo 
 #define LEDGER_INDEX_PATIENT 'P' /**< patient commitment -> patient.enroll seqs */
 #define LEDGER_INDEX_AMEND   'A' /**< u64 BE seq -> amend seqs naming it */
 #define LEDGER_INDEX_WITNESS 'W' /**< u64 BE seq -> witness seqs naming it */
-#define LEDGER_INDEX_POLICY 'D'  /**< drug name -> policy.adopt seqs for it */
+#define LEDGER_INDEX_POLICY  'D' /**< drug name -> policy.adopt seqs for it */
 
 /** Callback for ledger_index_each(): one seq; return non-zero to stop. */
 typedef int (*ledger_index_fn)(uint64_t seq, void *ud);
