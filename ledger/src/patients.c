@@ -262,20 +262,72 @@ done:
     return rc;
 }
 
+/* The data file is at least as long as the pages its meta page says are in
+ * use: a truncated copy would fault (SIGBUS) on first touch of the missing pages. */
+static int env_size_ok(ledger_ids *s)
+{
+    MDB_envinfo info;
+    MDB_stat ms;
+    struct stat st;
+    mdb_filehandle_t fd;
+    if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &ms) != 0 ||
+        mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) != 0) {
+        ledger__errf(s->err, sizeof(s->err), "cannot read the identity store's size");
+        return LEDGER_EIO;
+    }
+    if ((uint64_t)st.st_size < ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize) {
+        ledger__errf(s->err, sizeof(s->err),
+                     "the identity store's data.mdb is truncated: restore it from a backup");
+        return LEDGER_EIO;
+    }
+    return 0;
+}
+
+/* Write permission for nobody on the store's data file: no writer can change it. */
+static bool data_write_protected(const ledger_ids *s)
+{
+    char path[PATH_BYTES];
+    struct stat st;
+    return path_join(path, sizeof(path), s->idir, "data.mdb") == 0 && stat(path, &st) == 0 &&
+           (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0;
+}
+
 /* Open the environment in s->idir (caller holds the flock). */
 static int env_open(ledger_ids *s, bool create)
 {
     MDB_txn *txn = NULL;
-    unsigned dbf = create ? MDB_CREATE : 0;
-    int rc, mrc = mdb_env_create(&s->env);
-    if (mrc == 0)
-        mrc = mdb_env_set_maxdbs(s->env, 4);
-    if (mrc == 0)
-        mrc = mdb_env_set_mapsize(s->env, ledger__ids_initial_map_bytes);
-    if (mrc == 0)
-        mrc = mdb_env_open(s->env, s->idir, MDB_NOTLS, 0600);
+    unsigned dbf = create ? MDB_CREATE : 0, envf = MDB_NOTLS;
+    int rc, mrc;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        mrc = mdb_env_create(&s->env);
+        if (mrc == 0)
+            mrc = mdb_env_set_maxdbs(s->env, 4);
+        if (mrc == 0)
+            mrc = mdb_env_set_mapsize(s->env, ledger__ids_initial_map_bytes);
+        if (mrc == 0)
+            mrc = mdb_env_open(s->env, s->idir, envf, 0600);
+        /* A store we may not write (a read-only file system or copy) can still
+         * be read: patients are then shown, not reported "erased". Writes to
+         * it fail with the reason. Without write permission on its lock file,
+         * it is read without one when nobody may write it at all (as ledger_open). */
+        if ((mrc == EACCES || mrc == EROFS) && !create && attempt == 0) {
+            env_close(s);
+            envf |= MDB_RDONLY;
+            continue;
+        }
+        if (mrc == EACCES && attempt == 1 && data_write_protected(s)) {
+            env_close(s);
+            envf |= MDB_NOLOCK;
+            continue;
+        }
+        break;
+    }
     if ((rc = ids_err(s, mrc, "cannot open the identity store")) != 0)
         goto done;
+    if ((rc = env_size_ok(s)) != 0)
+        goto done;
+    int dead = 0;
+    (void)mdb_reader_check(s->env, &dead); /* slots of processes that died */
     if ((rc = txn_begin(s, create ? 0 : MDB_RDONLY, &txn)) != 0)
         goto done;
     mrc = mdb_dbi_open(txn, DB_BY_ID, dbf, &s->by_id);
@@ -436,6 +488,8 @@ int ledger_ids_open(ledger_ids **out, const char *dir, bool create, char *errbuf
         goto done;
     }
     s->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (s->lockfd < 0 && !create && (errno == EROFS || errno == EACCES))
+        s->lockfd = open(lockpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW); /* flock works on it */
     if (s->lockfd < 0) {
         rc = ids_err(s, errno, "cannot open the identity store lock");
         goto done;

@@ -105,10 +105,12 @@ void ledger_close(ledger *l)
     free(l);
 }
 
-static int open_dbs(ledger *l, char *errbuf, size_t errlen)
+static int open_dbs(ledger *l, bool create, char *errbuf, size_t errlen)
 {
     MDB_txn *txn = NULL;
-    unsigned dbf = l->rdonly ? 0 : MDB_CREATE;
+    /* Only init creates the databases: opening some other LMDB file for an
+     * append must not turn it into an empty ledger. */
+    unsigned dbf = create ? MDB_CREATE : 0;
     MDB_val k = {sizeof(meta_format) - 1, (void *)meta_format}, v;
     int rc = txn_begin(l, l->rdonly ? MDB_RDONLY : 0, &txn);
     if (rc != 0)
@@ -165,37 +167,155 @@ done:
     return rc;
 }
 
+/* A data file shorter than the pages its meta page says are in use (a bad
+ * copy, a restore cut short) would fault (SIGBUS) on first touch of the
+ * missing pages: refuse it before anything reads them. */
+static int check_size(MDB_env *env, const char *dir, char *errbuf, size_t errlen)
+{
+    MDB_envinfo info;
+    MDB_stat ms;
+    struct stat st;
+    mdb_filehandle_t fd;
+    if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &ms) != 0 ||
+        mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &st) != 0) {
+        ledger__errf(errbuf, errlen, "cannot open ledger '%s': cannot read its size", dir);
+        return LEDGER_EIO;
+    }
+    /* info first: a writer extends the file before it publishes a new meta page */
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+    if ((uint64_t)st.st_size < need) {
+        ledger__errf(errbuf, errlen,
+                     "cannot open ledger '%s': data.mdb is truncated (%llu bytes, its pages "
+                     "need %llu): restore it from a backup",
+                     dir, (unsigned long long)st.st_size, (unsigned long long)need);
+        return LEDGER_EIO;
+    }
+    return 0;
+}
+
+/* The meta pages, read before LMDB opens the file: LMDB would create its lock
+ * file beside whatever it is given, and fault (SIGBUS) on pages a truncated
+ * file lacks. @return 0 with @p need set to the bytes the newer meta page's
+ * last page ends at; 1 not an LMDB file; -1 unreadable (LMDB then says why). */
+static int lmdb_need(const char *path, uint64_t *need)
+{
+    /* a page: header (u64 pgno, u16 pad, u16 flags, u16 lower, u16 upper), then
+     * the meta: u32 magic 0xBEEFC0DE, u32 version, address, mapsize, two DB
+     * records of 48 bytes (the first u32 of the first is the page size),
+     * u64 last page, u64 txnid; all in the writer's byte order */
+    static const unsigned char le[4] = {0xde, 0xc0, 0xef, 0xbe}, be[4] = {0xbe, 0xef, 0xc0, 0xde};
+    unsigned char m[2][152];
+    uint64_t last[2] = {0, 0}, txnid[2] = {0, 0}, psize = 0;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -1;
+    int rc = 1;
+    for (int k = 0; k < 2; k++) {
+        bool big;
+        if ((k == 1 && fseeko(f, (off_t)psize, SEEK_SET) != 0) ||
+            fread(m[k], 1, sizeof(m[k]), f) != sizeof(m[k]))
+            goto done;
+        if (memcmp(m[k] + 16, le, 4) == 0)
+            big = false;
+        else if (memcmp(m[k] + 16, be, 4) == 0)
+            big = true;
+        else
+            goto done;
+        uint64_t v[3] = {0, 0, 0}; /* page size, last page, txnid */
+        const size_t off[3] = {40, 136, 144}, len[3] = {4, 8, 8};
+        for (int x = 0; x < 3; x++)
+            for (size_t y = 0; y < len[x]; y++)
+                v[x] |= (uint64_t)m[k][off[x] + (big ? len[x] - 1 - y : y)] << (8 * y);
+        if (k == 0)
+            psize = v[0];
+        if (psize < 512 || psize > (1u << 20))
+            goto done;
+        last[k] = v[1];
+        txnid[k] = v[2];
+    }
+    uint64_t lp = txnid[1] > txnid[0] ? last[1] : last[0];
+    *need = lp < UINT64_MAX / psize - 1 ? (lp + 1) * psize : UINT64_MAX;
+    rc = 0;
+done:
+    fclose(f);
+    return rc;
+}
+
+/* Write permission for nobody: a ledger made read-only on purpose (an archive
+ * copy). No writer can change it, so reading it without LMDB's lock file is safe. */
+static bool write_protected(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0;
+}
+
 int ledger_open(ledger **out, const char *dir, unsigned flags, char *errbuf, size_t errlen)
 {
     ledger *l = NULL;
     char path[4096];
     struct stat st;
     int rc = 0, mrc;
+    const bool create = (flags & LEDGER_OPEN_CREATE) != 0;
     *out = NULL;
     if (dir == NULL || *dir == '\0' || strlen(dir) > sizeof(path) - 16) {
         ledger__errf(errbuf, errlen, "bad ledger directory name");
         return LEDGER_EINVAL;
     }
-    if ((flags & LEDGER_OPEN_CREATE) != 0 && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    if (create && mkdir(dir, 0700) != 0 && errno != EEXIST) {
         ledger__errf(errbuf, errlen, "cannot create '%s': %s", dir, strerror(errno));
         return errno == EACCES || errno == EROFS ? LEDGER_EACCES : LEDGER_EIO;
     }
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        ledger__errf(errbuf, errlen, "'%s' is not a directory", dir);
+        return create ? LEDGER_EIO : LEDGER_ENOTFOUND;
+    }
     (void)snprintf(path, sizeof(path), "%s/data.mdb", dir);
-    if ((flags & LEDGER_OPEN_CREATE) == 0 && stat(path, &st) != 0) {
+    if (!create && stat(path, &st) != 0) {
         ledger__errf(errbuf, errlen, "no ledger in '%s' (run 'rxledger init')", dir);
         return LEDGER_ENOTFOUND;
+    }
+    if (!create && (!S_ISREG(st.st_mode) || st.st_size == 0)) {
+        /* LMDB would make a new environment in an empty file: never here */
+        ledger__errf(errbuf, errlen, "no ledger in '%s': data.mdb is %s", dir,
+                     S_ISREG(st.st_mode) ? "empty" : "not a regular file");
+        return LEDGER_ENOTFOUND;
+    }
+    uint64_t need = 0;
+    int mrc0 = create ? -1 : lmdb_need(path, &need);
+    if (mrc0 == 1) {
+        ledger__errf(errbuf, errlen, "cannot open ledger '%s': data.mdb is not an LMDB file", dir);
+        return LEDGER_ENOTFOUND;
+    }
+    if (mrc0 == 0 && (uint64_t)st.st_size < need) {
+        ledger__errf(errbuf, errlen,
+                     "cannot open ledger '%s': data.mdb is truncated (%llu bytes, its pages "
+                     "need %llu): restore it from a backup",
+                     dir, (unsigned long long)st.st_size, (unsigned long long)need);
+        return LEDGER_EIO;
     }
     l = calloc(1, sizeof(*l));
     if (l == NULL)
         return LEDGER_ENOMEM;
     l->rdonly = (flags & LEDGER_OPEN_RDONLY) != 0;
-    mrc = mdb_env_create(&l->env);
-    if (mrc == 0)
-        mrc = mdb_env_set_maxdbs(l->env, 8);
-    if (mrc == 0)
-        mrc = mdb_env_set_mapsize(l->env, ledger__initial_map_bytes);
-    if (mrc == 0)
-        mrc = mdb_env_open(l->env, dir, MDB_NOTLS | (l->rdonly ? MDB_RDONLY : 0), 0600);
+    unsigned envf = MDB_NOTLS | (l->rdonly ? MDB_RDONLY : 0);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        mrc = mdb_env_create(&l->env);
+        if (mrc == 0)
+            mrc = mdb_env_set_maxdbs(l->env, 8);
+        if (mrc == 0)
+            mrc = mdb_env_set_mapsize(l->env, ledger__initial_map_bytes);
+        if (mrc == 0)
+            mrc = mdb_env_open(l->env, dir, envf, 0600);
+        /* Reading a write-protected ledger whose lock file we may not write
+         * (LMDB itself reads a read-only file system without its lock file). */
+        if (mrc == EACCES && l->rdonly && attempt == 0 && write_protected(path)) {
+            mdb_env_close(l->env);
+            l->env = NULL;
+            envf |= MDB_NOLOCK;
+            continue;
+        }
+        break;
+    }
     if (mrc != 0) {
         rc = ledger__mdb_err(l, mrc, "cannot open ledger");
         if (mrc == MDB_INVALID || mrc == MDB_VERSION_MISMATCH)
@@ -203,7 +323,15 @@ int ledger_open(ledger **out, const char *dir, unsigned flags, char *errbuf, siz
         ledger__errf(errbuf, errlen, "cannot open ledger '%s': %s", dir, mdb_strerror(mrc));
         goto done;
     }
-    rc = open_dbs(l, errbuf, errlen);
+    if ((rc = check_size(l->env, dir, errbuf, errlen)) != 0)
+        goto done;
+    /* Reader slots left by processes that died (SIGKILL) would pin old pages,
+     * so the file would only grow, and would fill the reader table. */
+    int dead = 0;
+    (void)mdb_reader_check(l->env, &dead);
+    rc = open_dbs(l, create, errbuf, errlen);
+    if (rc == LEDGER_ENOTFOUND)
+        ledger__errf(errbuf, errlen, "no ledger in '%s': data.mdb is not an rxledger ledger", dir);
 done:
     if (rc != 0)
         ledger_close(l);
