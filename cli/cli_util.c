@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -448,7 +449,7 @@ done:
 }
 
 static ledger_ids *ids_handle;
-static bool ids_tried;
+static bool ids_tried, ids_broken;
 
 static void ids_close(void)
 {
@@ -463,13 +464,18 @@ void cli_patient_name(const uint8_t commit[32], char *buf, size_t cap)
         char why[256];
         const char *dir = cli_g.dir != NULL ? cli_g.dir : getenv("RXLEDGER_DIR");
         ids_tried = true;
-        if (dir != NULL && ledger_ids_open(&ids_handle, dir, false, why, sizeof(why)) == 0)
+        int rc = dir != NULL ? ledger_ids_open(&ids_handle, dir, false, why, sizeof(why))
+                             : LEDGER_ENOTFOUND;
+        if (rc == 0)
             (void)atexit(ids_close);
+        /* no store: no patient was ever recorded, or all erased; any other
+         * failure must not pass for an erasure */
+        ids_broken = rc != 0 && rc != LEDGER_ENOTFOUND;
     }
     if (ids_handle != NULL && ledger_ids_lookup(ids_handle, commit, id, &kind) == 0)
         cli_copy(buf, cap, id);
     else
-        (void)snprintf(buf, cap, "erased");
+        (void)snprintf(buf, cap, ids_broken ? "unknown (identity store unreadable)" : "erased");
 }
 
 /* One field of a record, in the units a person reads. */
@@ -650,8 +656,19 @@ void cli_print_amendments(ledger *l, uint64_t seq, const char *indent)
 
 FILE *cli_out_open(const char *path, char *tmp, size_t cap)
 {
+    struct stat st;
+    size_t len = strlen(path);
+    /* Refused up front, before a command that writes its ledger first (checkpoint)
+     * has changed anything: rename() would fail at the end. */
+    if (len == 0 || path[len - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+        cli_err("cannot write '%s': not a file name", path);
+        return NULL;
+    }
     int n = snprintf(tmp, cap, "%s.tmp", path);
-    FILE *f = n > 0 && (size_t)n < cap ? fopen(tmp, "wbx") : NULL;
+    FILE *f = NULL;
+    errno = ENAMETOOLONG; /* what a path that does not fit is told */
+    if (n > 0 && (size_t)n < cap)
+        f = fopen(tmp, "wbx");
     if (f == NULL)
         cli_err("cannot create '%s.tmp': %s", path,
                 errno == EEXIST ? "it exists (a previous run was interrupted? remove it)"

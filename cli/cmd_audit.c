@@ -241,6 +241,12 @@ int cli_read_file(const char *path, char **out, size_t *len, size_t max)
     buf = malloc(max + 1);
     if (buf != NULL)
         n = fread(buf, 1, max + 1, f);
+    if (buf != NULL && ferror(f)) { /* a directory opens, then reads EISDIR */
+        cli_err("cannot read '%s': %s", path, strerror(errno));
+        fclose(f);
+        free(buf);
+        return RX_EXIT_ERROR;
+    }
     fclose(f);
     if (buf == NULL || n > max) {
         cli_err(buf == NULL ? "out of memory" : "'%s' is larger than %zu bytes", path, max);

@@ -1,6 +1,8 @@
 /* rxledger checkpoint: sign the tree's state with the site key; list them. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "ledger/merkle.h"
@@ -53,6 +55,8 @@ int cmd_checkpoint(int argc, char **argv)
     uint8_t buf[LEDGER_CHECKPOINT_MAX];
     size_t len = 0;
     ledger_checkpoint cp;
+    FILE *f = NULL;
+    char tmp[4096];
     int c, rc;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
@@ -113,16 +117,32 @@ int cmd_checkpoint(int argc, char **argv)
         return rc;
     if ((rc = cli_open(&l, "checkpoint", false)) != 0)
         goto done;
+    /* --out is created before the checkpoint is stored: a path that cannot be
+     * written refuses the command with the ledger left as it was. */
+    if (outpath != NULL && (f = cli_out_open(outpath, tmp, sizeof(tmp))) == NULL) {
+        rc = RX_EXIT_ERROR;
+        goto done;
+    }
     rc = RX_EXIT_ERROR;
     if (ledger_checkpoint_make(l, k, buf, sizeof(buf), &len, &cp) != 0) {
         cli_err("cannot make a checkpoint: %s", ledger_errmsg(l));
         goto done;
     }
-    if (outpath != NULL && cli_write_file(outpath, buf, len) != 0)
-        goto done;
+    if (f != NULL) {
+        if (fwrite(buf, 1, len, f) != len) {
+            cli_err("cannot write '%s': %s", outpath, strerror(errno));
+            goto done;
+        }
+        rc = cli_out_commit(f, tmp, outpath);
+        f = NULL;
+        if (rc != 0)
+            goto done;
+    }
     print_cp(&cp);
     rc = RX_EXIT_OK;
 done:
+    if (f != NULL)
+        cli_out_abort(f, tmp);
     keys_free(k);
     ledger_close(l);
     return rc;

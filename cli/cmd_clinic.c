@@ -15,13 +15,20 @@ static int group(const char *grp, const char *const *subs, int argc, char **argv
                  int (*other)(const char *sub, int argc, char **argv))
 {
     char name[64];
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        FILE *f = argc < 2 ? stderr : stdout;
-        fprintf(f, "usage: rxledger %s <subcommand> [options]\n\nsubcommands:", grp);
+    if (argc < 2) {
+        char list[64] = "";
+        for (size_t i = 0, w = 0; subs[i] != NULL && w < sizeof(list); i++) {
+            int n = snprintf(list + w, sizeof(list) - w, "%s%s", i ? ", " : "", subs[i]);
+            w += n > 0 ? (size_t)n : 0;
+        }
+        return cli_usage(grp, "no subcommand given: %s", list);
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        printf("usage: rxledger %s <subcommand> [options]\n\nsubcommands:", grp);
         for (size_t i = 0; subs[i] != NULL; i++)
-            fprintf(f, " %s", subs[i]);
-        fprintf(f, "\n'rxledger %s <subcommand> --help' describes one.\n", grp);
-        return argc < 2 ? RX_EXIT_USAGE : RX_EXIT_OK;
+            printf(" %s", subs[i]);
+        printf("\n'rxledger %s <subcommand> --help' describes one.\n", grp);
+        return RX_EXIT_OK;
     }
     for (size_t i = 0; subs[i] != NULL; i++) {
         if (strcmp(argv[1], subs[i]) != 0)

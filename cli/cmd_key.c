@@ -428,10 +428,9 @@ done:
 
 int cmd_key(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(key_help, stderr);
-        return RX_EXIT_USAGE;
-    }
+    if (argc < 2)
+        return cli_usage("key", "no subcommand given: new, pub, fingerprint, enroll, list or "
+                                "revoke");
     const char *sub = argv[1];
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
         fputs(key_help, stdout);

@@ -186,10 +186,8 @@ int cmd_policy(int argc, char **argv)
     size_t len = 0;
     policy_profile p;
     int rc;
-    if (argc < 2) {
-        fputs(policy_help, stderr);
-        return RX_EXIT_USAGE;
-    }
+    if (argc < 2)
+        return cli_usage("policy", "no subcommand given: check, show, list or adopt");
     const char *sub = argv[1];
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
         fputs(policy_help, stdout);

@@ -232,6 +232,7 @@ typedef struct ctx {
     bool has_session;
     uint8_t patient[LEDGER_COMMIT_BYTES];
     bool new_patient;
+    bool committed; /* new identifiers written to the identity store */
     char patient_id[LEDGER_PATIENT_ID_MAX + 1];
     const char *override;
     bool overridden;                    /* a check refused and --override carried it */
@@ -334,8 +335,11 @@ static int put_field(ctx *c, const ledger_field *fl, const char *text)
     return 0;
 }
 
-/* The commitments: made (or found) only once every other value is known good. */
-static int put_commitments(ctx *c)
+/* The commitments. @p lookup: only find the stored ones (a patient not yet
+ * known gets all zeros, which matches no enrollment), for the checks; the new
+ * ones are made (written to the identity store) only once every check has
+ * passed, so that a refused command leaves the store as it was. */
+static int put_commitments(ctx *c, bool lookup)
 {
     uint8_t commit[LEDGER_COMMIT_BYTES], mrn_commit[LEDGER_COMMIT_BYTES];
     bool have_mrn = false;
@@ -345,6 +349,22 @@ static int put_commitments(ctx *c)
         if (fl->kind != LEDGER_F_COMMIT || c->p.value[i] == NULL)
             continue;
         ledger_idkind kind = strcmp(fl->name, "patient") == 0 ? LEDGER_ID_MRN : LEDGER_ID_REMS;
+        if (lookup) {
+            int frc = c->ids != NULL ? ledger_ids_commit(c->ids, kind, c->p.value[i], false, commit)
+                                     : LEDGER_ENOTFOUND;
+            if (frc == LEDGER_ENOTFOUND) {
+                memset(commit, 0, sizeof(commit));
+                c->new_patient |= kind == LEDGER_ID_MRN;
+            } else if (frc != 0) {
+                cli_err("cannot look up the identifier: %s", ledger_ids_errmsg(c->ids));
+                return RX_EXIT_ERROR;
+            }
+            if (kind == LEDGER_ID_MRN) {
+                memcpy(c->patient, commit, sizeof(commit));
+                (void)snprintf(c->patient_id, sizeof(c->patient_id), "%s", c->p.value[i]);
+            }
+            continue;
+        }
         if (kind == LEDGER_ID_MRN &&
             ledger_ids_commit(c->ids, kind, c->p.value[i], false, commit) == LEDGER_ENOTFOUND)
             c->new_patient = true;
@@ -353,6 +373,7 @@ static int put_commitments(ctx *c)
             cli_err("cannot record the identifier: %s", ledger_ids_errmsg(c->ids));
             return RX_EXIT_ERROR;
         }
+        c->committed = true;
         if (kind == LEDGER_ID_MRN) {
             memcpy(mrn_commit, commit, sizeof(commit));
             memcpy(c->patient, commit, sizeof(commit));
@@ -593,9 +614,23 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv, cli_batch_c
     ledger_keyinfo actor_info;
     keys_key_pub(w.actor, actor_pub);
     keys_kid(c.actor, actor_pub);
-    /* The role comes first: no sequencing advice for someone who may not sign this. */
-    if (ledger_key_get(c.l, c.actor, &actor_info) == 0 &&
-        !ledger_rtype_allows(rt, actor_info.role)) {
+    /* The signer comes first: no sequencing advice for someone who may not sign
+     * this, and nothing written to the identity store for a refused append. */
+    int krc = ledger_key_get(c.l, c.actor, &actor_info);
+    char kidhex[2 * KEYS_KID_BYTES + 1];
+    ledger_hex(kidhex, c.actor, sizeof(c.actor));
+    if (krc == LEDGER_ENOTFOUND) {
+        cli_err("cannot append: key %s is not enrolled in this ledger", kidhex);
+        rc = RX_EXIT_ERROR;
+        goto done;
+    }
+    if (krc == 0 && actor_info.revoked) {
+        cli_err("cannot append: signer key %s was revoked at seq %llu", kidhex,
+                (unsigned long long)actor_info.revoked_seq);
+        rc = RX_EXIT_ERROR;
+        goto done;
+    }
+    if (krc == 0 && !ledger_rtype_allows(rt, actor_info.role)) {
         cli_err("cannot append: role '%s' may not sign '%s' entries",
                 ledger_role_name(actor_info.role), rt->type);
         rc = RX_EXIT_ERROR;
@@ -613,13 +648,16 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv, cli_batch_c
     for (size_t i = 0; i < rt->nfields; i++)
         needs_ids |= rt->fields[i].kind == LEDGER_F_COMMIT && c.p.value[i] != NULL;
     if (needs_ids) {
-        if (c.ids == NULL &&
-            ledger_ids_open(&c.ids, cli_ledger_dir(rcmd->name), true, why, sizeof(why)) != 0) {
+        /* Not created here: a ledger with no patient yet has no store. */
+        int orc = c.ids != NULL ? 0
+                                : ledger_ids_open(&c.ids, cli_ledger_dir(rcmd->name), false, why,
+                                                  sizeof(why));
+        if (orc != 0 && orc != LEDGER_ENOTFOUND) {
             cli_err("cannot open the identity store: %s", why);
             rc = RX_EXIT_ERROR;
             goto done;
         }
-        if ((rc = put_commitments(&c)) != 0)
+        if ((rc = put_commitments(&c, true)) != 0)
             goto done;
     }
     if ((rc = sequencing(&c)) != 0)
@@ -639,6 +677,17 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv, cli_batch_c
     if (c.override != NULL && !c.overridden) {
         rc = cli_usage(rcmd->name, "--override given, but no check refused this step");
         goto done;
+    }
+    /* Every check passed: now the identifiers are found or made for good. */
+    if (needs_ids) {
+        if (c.ids == NULL &&
+            ledger_ids_open(&c.ids, cli_ledger_dir(rcmd->name), true, why, sizeof(why)) != 0) {
+            cli_err("cannot open the identity store: %s", why);
+            rc = RX_EXIT_ERROR;
+            goto done;
+        }
+        if ((rc = put_commitments(&c, false)) != 0)
+            goto done;
     }
     w.c = &c;
     if (bc != NULL) {
@@ -675,7 +724,7 @@ static int run_record(const record_cmd *rcmd, int argc, char **argv, cli_batch_c
     rc = RX_EXIT_OK;
 done:
     /* A patient first seen by a refused command leaves no identity behind. */
-    if (rc != RX_EXIT_OK && c.new_patient && c.ids != NULL)
+    if (rc != RX_EXIT_OK && c.new_patient && c.committed && c.ids != NULL)
         (void)ledger_ids_forget(c.ids, c.patient_id, NULL);
     for (size_t i = 0; i < MAX_WITNESSES; i++)
         keys_free(w.witness[i]);

@@ -70,7 +70,7 @@ int main(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+l:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:l:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             cli_g.dir = optarg;
@@ -81,13 +81,17 @@ int main(int argc, char **argv)
         case 'V':
             printf("rxledger %s\n", RXLEDGER_VERSION);
             return RX_EXIT_OK;
+        case ':':
+            cli_err("option '%s' needs a value (see 'rxledger --help')", argv[optind - 1]);
+            return RX_EXIT_USAGE;
         default:
             cli_err("unknown option '%s' (see 'rxledger --help')", argv[optind - 1]);
             return RX_EXIT_USAGE;
         }
     }
     if (optind >= argc) {
-        usage(stderr);
+        /* an error is one line (docs/rxledger.1, EXIT STATUS); the usage is --help */
+        cli_err("no command given (see 'rxledger --help')");
         return RX_EXIT_USAGE;
     }
     const char *name = argv[optind];
