@@ -277,27 +277,41 @@ static int payload_key(const ledger__cbitem *k)
     return -1;
 }
 
-/* Note where each key and value of the (already checked) body starts. */
-static void index_body(ledger_entry *e)
+/* The body: a map read strictly (sorted unique keys, every value checked), its
+ * keys' and values' places noted on the way for the field lookups. */
+static int read_body(ledger__rd *r, ledger_entry *e)
 {
-    ledger__rd r;
     ledger__cbitem it;
-    e->nfields = 0;
-    if (e->body_len > UINT16_MAX)
-        return;
-    ledger__rd_init(&r, e->body, e->body_len, NULL, 0);
-    r.lax = true;
-    if (ledger__rd_next(&r, &it) != 0 || it.u > LEDGER_FIELDS_INDEXED)
-        return;
+    size_t start = r->off, pk = 0, pkn = 0;
+    int rc;
+    if (r->off < r->len && r->p[r->off] >> 5 != 5)
+        return ledger__rd_fail(r, "body is not a map");
+    if ((rc = ledger__rd_next(r, &it)) != 0)
+        return rc;
+    bool index = it.u <= LEDGER_FIELDS_INDEXED;
     for (uint64_t i = 0; i < it.u; i++) {
-        e->field_key[i] = (uint16_t)r.off;
-        if (ledger__rd_value(&r, 1, NULL) != 0)
-            return;
-        e->field_val[i] = (uint16_t)r.off;
-        if (ledger__rd_value(&r, 1, NULL) != 0)
-            return;
+        size_t ks = r->off;
+        if ((rc = ledger__rd_value(r, 2, NULL)) != 0)
+            return rc;
+        if (i > 0 && ledger__key_cmp(r->p + pk, pkn, r->p + ks, r->off - ks) >= 0) {
+            r->off = ks;
+            return ledger__rd_fail(r, "map keys not in canonical order or duplicated");
+        }
+        pk = ks;
+        pkn = r->off - ks;
+        if (index && r->off - start <= UINT16_MAX) {
+            e->field_key[i] = (uint16_t)(ks - start);
+            e->field_val[i] = (uint16_t)(r->off - start);
+        } else {
+            index = false;
+        }
+        if ((rc = ledger__rd_value(r, 2, NULL)) != 0)
+            return rc;
     }
-    e->nfields = (uint8_t)it.u; /* an empty body stays 0: a scan finds nothing either */
+    e->body = r->p + start;
+    e->body_len = r->off - start;
+    e->nfields = index && e->body_len <= UINT16_MAX ? (uint8_t)it.u : 0;
+    return 0;
 }
 
 static int decode_payload(ledger_entry *e, const uint8_t *p, size_t n, char *why, size_t whylen)
@@ -327,16 +341,8 @@ static int decode_payload(ledger_entry *e, const uint8_t *p, size_t n, char *why
         last = j;
         seen |= 1u << j;
         if (j == 5) { /* body */
-            size_t vs = r.off;
-            if ((rc = ledger__rd_value(&r, 1, &vs)) != 0)
+            if ((rc = read_body(&r, e)) != 0)
                 return rc;
-            if (p[vs] >> 5 != 5) {
-                r.off = vs;
-                return ledger__rd_fail(&r, "body is not a map");
-            }
-            e->body = p + vs;
-            e->body_len = r.off - vs;
-            index_body(e);
             continue;
         }
         if ((rc = ledger__rd_next(&r, &v)) != 0)
@@ -935,7 +941,7 @@ int ledger__check_rules(const ledger_entry *e, const ledger_keyinfo *signer, led
     }
     if ((rc = ledger__effect_of(e, eff, why, whylen)) != 0)
         return rc;
-    if ((rc = ledger_rtype_check_body(t, e, why, whylen)) != 0)
+    if (!e->body_checked && (rc = ledger_rtype_check_body(t, e, why, whylen)) != 0)
         return rc;
     if (strcmp(e->type, "setting.certify") == 0) {
         uint64_t from, until;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger/records.h"
 #include "ledger_int.h"
 
 struct ledger__hasher {
@@ -24,8 +25,12 @@ static int hash_all(ledger__hbatch *b)
         int rc = ledger__leaf_hash(b->leaf[i], b->span[i].p, b->span[i].n);
         if (rc != 0)
             return rc;
-        b->rc[i] =
-            ledger__entry_decode_hashed(&b->e[i], b->span[i].p, b->span[i].n, b->leaf[i], NULL, 0);
+        ledger_entry *e = &b->e[i];
+        b->rc[i] = ledger__entry_decode_hashed(e, b->span[i].p, b->span[i].n, b->leaf[i], NULL, 0);
+        /* the body against its record type: pure, so done here too (a
+         * failure is left for the caller to find again, in chain order) */
+        const ledger_rtype *rt = b->rc[i] == 0 ? ledger_rtype_find(e->type) : NULL;
+        e->body_checked = rt != NULL && ledger_rtype_check_body(rt, e, NULL, 0) == 0;
     }
     return 0;
 }

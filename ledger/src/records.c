@@ -214,8 +214,9 @@ static const ledger_rtype rtypes[] = {
 
 const ledger_rtype *ledger_rtype_find(const char *type)
 {
+    /* the first letter before the call: this runs for every entry verify reads */
     for (size_t i = 0; type != NULL && i < NTYPES; i++)
-        if (strcmp(rtypes[i].type, type) == 0)
+        if (rtypes[i].type[0] == type[0] && strcmp(rtypes[i].type, type) == 0)
             return &rtypes[i];
     return NULL;
 }
@@ -228,7 +229,7 @@ const ledger_rtype *ledger_rtype_at(size_t i)
 const ledger_field *ledger_rtype_field(const ledger_rtype *rt, const char *name)
 {
     for (size_t i = 0; rt->fields != NULL && i < rt->nfields; i++)
-        if (strcmp(rt->fields[i].name, name) == 0)
+        if (rt->fields[i].name[0] == name[0] && strcmp(rt->fields[i].name, name) == 0)
             return &rt->fields[i];
     return NULL;
 }

@@ -220,6 +220,9 @@ typedef struct ledger_entry {
      * decoder so field lookups need not walk the map; nfields 0: not indexed. */
     uint8_t nfields;
     uint16_t field_key[LEDGER_FIELDS_INDEXED], field_val[LEDGER_FIELDS_INDEXED];
+    /** Set by the library when the body was already found to match its record
+     * type (verify checks bodies ahead on a helper thread); false: check it. */
+    bool body_checked;
 } ledger_entry;
 
 /**
