@@ -49,10 +49,16 @@ test: build
 	$(CMAKE) --build $(TESTDIR) -j $(JOBS)
 	cd $(TESTDIR) && ctest --output-on-failure -j $(JOBS)
 
-# The long versions of the crash tests (docs/reliability.md): 500 kills.
+# The long versions of the crash tests (docs/reliability.md): 500 kills,
+# 500 power cuts, 4 writers x 1,000 appends with readers.
 torture: build
 	RXLEDGER=$(CURDIR)/$(BUILD)/cli/rxledger TAMPER=$(CURDIR)/$(BUILD)/tests/tools/rxl-tamper \
 	  KILLS=500 bash tests/cli/test_crash.sh
+	RXLEDGER=$(CURDIR)/$(BUILD)/cli/rxledger TAMPER=$(CURDIR)/$(BUILD)/tests/tools/rxl-tamper \
+	  PC_SHIM=$(CURDIR)/$(BUILD)/tests/powercut/pc_shim.so CUTS=500 PC_STEPS=250 \
+	  bash tests/cli/test_powercut.sh
+	RXLEDGER=$(CURDIR)/$(BUILD)/cli/rxledger TAMPER=$(CURDIR)/$(BUILD)/tests/tools/rxl-tamper \
+	  CONC_N=1000 bash tests/cli/test_concurrency4.sh
 
 # A Release tree, then the table of figures against this machine's own limits
 # (docs/performance.md). BENCH_N=100000 for a quick run.
