@@ -83,8 +83,8 @@ int ledger__tree_head_sign(ledger__buf *out, const keys_key *site_key, const led
     return rc;
 }
 
-int ledger_checkpoint_make(ledger *l, const keys_key *site_key, uint8_t *out, size_t cap,
-                           size_t *outlen, ledger_checkpoint *cp)
+int ledger__checkpoint_sign(ledger *l, const keys_key *site_key, uint8_t *out, size_t cap,
+                            size_t *outlen, ledger_checkpoint *cp)
 {
     MDB_txn *txn = NULL;
     ledger__head h;
@@ -117,26 +117,41 @@ int ledger_checkpoint_make(ledger *l, const keys_key *site_key, uint8_t *out, si
         rc = LEDGER_ETOOBIG;
         goto done;
     }
-    /* Stored beside the chain: a checkpoint is a statement about it, not an entry. */
-    uint8_t kb[16];
-    MDB_val k = {sizeof(kb), kb}, v = {cose.len, cose.p};
-    ledger__u64be(kb, cp->size);
-    ledger__u64be(kb + 8, (uint64_t)cp->time_ms);
-    if ((rc = ledger__mdb_err(l, mdb_txn_begin(l->env, NULL, 0, &txn), "cannot begin")) != 0)
-        goto done;
-    if ((rc = ledger__mdb_err(l, mdb_put(txn, l->checkpoints, &k, &v, 0),
-                              "cannot store the checkpoint")) != 0)
-        goto done;
-    rc = ledger__mdb_err(l, mdb_txn_commit(txn), "cannot store the checkpoint");
-    txn = NULL;
-    if (rc == 0) {
-        memcpy(out, cose.p, cose.len);
-        *outlen = cose.len;
-    }
+    memcpy(out, cose.p, cose.len);
+    *outlen = cose.len;
 done:
     if (txn != NULL)
         ledger__end_read(l, txn);
     ledger__buf_release(&cose);
+    return rc;
+}
+
+int ledger__checkpoint_store(ledger *l, const uint8_t *cose, size_t len,
+                             const ledger_checkpoint *cp)
+{
+    /* Stored beside the chain: a checkpoint is a statement about it, not an entry. */
+    MDB_txn *txn = NULL;
+    uint8_t kb[16];
+    MDB_val k = {sizeof(kb), kb}, v = {len, (void *)(uintptr_t)cose};
+    int rc;
+    ledger__u64be(kb, cp->size);
+    ledger__u64be(kb + 8, (uint64_t)cp->time_ms);
+    if ((rc = ledger__mdb_err(l, mdb_txn_begin(l->env, NULL, 0, &txn), "cannot begin")) != 0)
+        return rc;
+    if ((rc = ledger__mdb_err(l, mdb_put(txn, l->checkpoints, &k, &v, 0),
+                              "cannot store the checkpoint")) != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return ledger__mdb_err(l, mdb_txn_commit(txn), "cannot store the checkpoint");
+}
+
+int ledger_checkpoint_make(ledger *l, const keys_key *site_key, uint8_t *out, size_t cap,
+                           size_t *outlen, ledger_checkpoint *cp)
+{
+    int rc = ledger__checkpoint_sign(l, site_key, out, cap, outlen, cp);
+    if (rc == 0 && (rc = ledger__checkpoint_store(l, out, *outlen, cp)) != 0)
+        *outlen = 0;
     return rc;
 }
 

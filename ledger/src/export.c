@@ -324,8 +324,8 @@ done:
 int ledger_export_write(ledger *l, const keys_key *site_key, const ledger_export_opts *o, FILE *out,
                         ledger_export_info *info)
 {
-    uint8_t cpb[LEDGER_CHECKPOINT_MAX];
-    size_t cpn = 0;
+    uint8_t cpb[LEDGER_CHECKPOINT_MAX], plainb[LEDGER_CHECKPOINT_MAX];
+    size_t cpn = 0, plainn = 0;
     ledger_iter *it = NULL;
     ledger_entry e;
     wctx w;
@@ -346,9 +346,14 @@ int ledger_export_write(ledger *l, const keys_key *site_key, const ledger_export
         rc = LEDGER_EINVAL;
         goto done;
     }
-    /* the trailer first: it fixes the size everything else is read at */
-    if ((rc = ledger_checkpoint_make(l, site_key, cpb, sizeof(cpb), &cpn, &info->trailer)) != 0)
+    /* the trailer first: it fixes the size everything else is read at; the
+     * plain checkpoint is stored only once every entry was read and written */
+    ledger_checkpoint plain;
+    if ((rc = ledger__checkpoint_sign(l, site_key, cpb, sizeof(cpb), &cpn, &info->trailer)) != 0)
         goto done;
+    plain = info->trailer;
+    memcpy(plainb, cpb, cpn);
+    plainn = cpn;
     const uint64_t size = info->trailer.size;
     const uint64_t from = o->from_seq;
     const uint64_t to = o->to_seq < size - 1 ? o->to_seq : size - 1;
@@ -404,6 +409,8 @@ int ledger_export_write(ledger *l, const keys_key *site_key, const ledger_export
         rc = LEDGER_EIO;
         goto done;
     }
+    if ((rc = ledger__checkpoint_store(l, plainb, plainn, &plain)) != 0)
+        goto done;
     if (o->progress != NULL)
         o->progress(info->count, info->count, o->progress_ud);
     uint8_t pub[KEYS_PUB_BYTES];

@@ -202,6 +202,13 @@ int ledger__sigpool_add(ledger__sigpool *p, const keys_pub *pub, const uint8_t s
 bool ledger__sigpool_flush(ledger__sigpool *p, uint64_t *bad_seq);
 void ledger__sigpool_free(ledger__sigpool *p);
 
+/* ledger_checkpoint_make in two steps: sign (nothing stored), then store; the
+ * export stores its checkpoint only once every entry has been written. */
+int ledger__checkpoint_sign(ledger *l, const keys_key *site_key, uint8_t *out, size_t cap,
+                            size_t *outlen, ledger_checkpoint *cp);
+int ledger__checkpoint_store(ledger *l, const uint8_t *cose, size_t len,
+                             const ledger_checkpoint *cp);
+
 /* Threads a parallel job may use: RXLEDGER_THREADS, else one per online core. */
 unsigned ledger__threads_wanted(void);
 

@@ -43,10 +43,10 @@ set +e
 out=$(rx audit 2>err); rc=$?
 set -e
 [ "$rc" = 3 ] || fail "audit with a FAIL exits 3 (got $rc): $(cat err)"; ok
-echo "$out" | grep -q "^session $S: ketamine outpatient" || fail "text groups by session: $out"; ok
-echo "$out" | grep -q "FLAG OVERRIDE .*patient insisted" || fail "the override is listed with its reason"; ok
-echo "$out" | grep -q "^summary: .* sessions audited" || fail "summary line"; ok
-echo "$out" | grep -Eq "^OVERRIDE +0 +1$" || fail "summary table counts per rule"; ok
+grep -q "^session $S: ketamine outpatient" <<<"$out" || fail "text groups by session: $out"; ok
+grep -q "FLAG OVERRIDE .*patient insisted" <<<"$out" || fail "the override is listed with its reason"; ok
+grep -q "^summary: .* sessions audited" <<<"$out" || fail "summary line"; ok
+grep -Eq "^OVERRIDE +0 +1$" <<<"$out" || fail "summary table counts per rule"; ok
 
 set +e
 rx audit --format json > audit.json; rc=$?
@@ -74,12 +74,12 @@ grep -q "^OVERRIDE,FLAG,$S,," audit.csv || fail "csv row of the override: $(cat 
 
 # only FLAGs: exit 0
 out=$(rx audit --rule OVERRIDE) || fail "a FLAG-only audit exits 0"; ok
-echo "$out" | grep -q "OVERRIDE" || fail "--rule keeps that rule"; ok
+grep -q "OVERRIDE" <<<"$out" || fail "--rule keeps that rule"; ok
 [ "$(echo "$out" | grep -c '^  F')" = 1 ] || fail "--rule keeps only that rule"; ok
 
 # filters and bad options
 out=$(rx audit --rule OVERRIDE --to 2020-01-01) || fail "window before everything"; ok
-echo "$out" | grep -q "OVERRIDE" && fail "--to excludes later findings"; ok
+grep -q "OVERRIDE" <<<"$out" && fail "--to excludes later findings"; ok
 set +e
 rx audit --rule NOPE 2>err; rc=$?
 set -e
@@ -93,13 +93,13 @@ rx audit --patient MRN-NOBODY 2>err; rc=$?
 set -e
 [ "$rc" = 1 ] && grep -q "no such patient" err || fail "unknown patient: $(cat err)"; ok
 out=$(rx audit --patient MRN-7 --rule OVERRIDE) || fail "patient filter"; ok
-echo "$out" | grep -q OVERRIDE || fail "the patient's override is kept"; ok
+grep -q OVERRIDE <<<"$out" || fail "the patient's override is kept"; ok
 
 # --- policy check / show / adopt / what-if ------------------------------------------
 rx policy show ketamine-iv > k.ini
 grep -q "^min_minutes = 60" k.ini || fail "policy show prints the shipped text"; ok
 out=$(rx policy check k.ini) || fail "shipped profile checks"; ok
-echo "$out" | grep -q "^ok: ketamine-iv (ketamine)" || fail "check output: $out"; ok
+grep -q "^ok: ketamine-iv (ketamine)" <<<"$out" || fail "check output: $out"; ok
 sed 's/^min_minutes = 60/min_minutes = 1/; s/^name = ketamine-iv/name = lenient-iv/' k.ini > lenient.ini
 printf '[dose]\nfoo = 1\n' >> k.ini
 set +e
@@ -108,7 +108,7 @@ set -e
 [ "$rc" = 1 ] && grep -q "k.ini:.*foo: unknown key" err || fail "unknown key named with file and line: $(cat err)"; ok
 # what-if: with 1 minute of monitoring the 30-minute discharge passes
 out=$(rx audit --policy lenient.ini --rule MON-DURATION) || fail "what-if audit passes"; ok
-echo "$out" | grep -q "MON-DURATION" && fail "what-if profile applied"; ok
+grep -q "MON-DURATION" <<<"$out" && fail "what-if profile applied"; ok
 today=$(date -u +%Y-%m-%d)
 sum=$(sha256sum clinic/data.mdb)
 set +e
@@ -124,7 +124,7 @@ rx policy adopt lenient.ini --effective 2020-01-01 --key site.key 2>err; rc=$?
 set -e
 [ "$rc" = 2 ] && grep -q "retroactively" err || fail "no retroactive adoption: $(cat err)"; ok
 out=$(rx policy adopt lenient.ini --effective "$today" --key site.key) || fail "adopt"; ok
-echo "$out" | grep -q "^adopted lenient-iv (ketamine) effective $today at seq [0-9]*, sha256 [0-9a-f]\{64\}$" || fail "adopt output: $out"; ok
+grep -q "^adopted lenient-iv (ketamine) effective $today at seq [0-9]*, sha256 [0-9a-f]\{64\}$" <<<"$out" || fail "adopt output: $out"; ok
 [ "$(sha256sum < lenient.ini | cut -c1-64)" = "${out##* }" ] || fail "the recorded hash is the file's SHA-256"; ok
 rx policy list | grep -q "^adopted  lenient-iv" || fail "policy list shows the adoption"; ok
 rx policy show lenient-iv | cmp -s - lenient.ini || fail "policy show prints the adopted text"; ok
@@ -142,13 +142,13 @@ set +e
 out=$(rx audit --rule MON-DURATION --format csv); rc=$?
 set -e
 [ "$rc" = 3 ] || fail "the session before the change still FAILs"; ok
-echo "$out" | grep -q "^MON-DURATION,FAIL,$S," || fail "session $S judged by the shipped profile: $out"; ok
+grep -q "^MON-DURATION,FAIL,$S," <<<"$out" || fail "session $S judged by the shipped profile: $out"; ok
 rx discharge --session "$S2" --sedation-resolved --dissociation-resolved --respiration-stable \
     --transport-arranged --key rn.key >/dev/null 2>&1 || fail "discharge allowed by the adopted profile"; ok
 set +e
 out=$(rx audit --rule MON-DURATION --format csv); rc=$?
 set -e
-echo "$out" | grep -q "^MON-DURATION,FAIL,$S2," && fail "session $S2 judged by the adopted profile: $out"; ok
+grep -q "^MON-DURATION,FAIL,$S2," <<<"$out" && fail "session $S2 judged by the adopted profile: $out"; ok
 rx verify >/dev/null || fail "verify after adoption"; ok
 
 # --- a broken chain is the first finding -------------------------------------------
@@ -158,6 +158,6 @@ set +e
 out=$(rx -l broken audit 2>/dev/null); rc=$?
 set -e
 [ "$rc" = 3 ] || fail "broken chain audit exits 3"; ok
-echo "$out" | grep -q "FAIL CHAIN .*entry 3: .*not trusted" || fail "CHAIN finding: $out"; ok
-echo "$out" | grep -q "^summary: 3 entries read" || fail "nothing after the break was read: $out"; ok
+grep -q "FAIL CHAIN .*entry 3: .*not trusted" <<<"$out" || fail "CHAIN finding: $out"; ok
+grep -q "^summary: 3 entries read" <<<"$out" || fail "nothing after the break was read: $out"; ok
 echo "$pass passed, 0 failed"

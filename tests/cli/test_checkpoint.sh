@@ -19,7 +19,7 @@ rx key enroll --pub ph.pub --role pharmacist --license RPH-1 --key site.key >/de
 for i in $(seq 1 11); do rx note --text "note $i" --key ph.key >/dev/null; done
 
 out=$(rx checkpoint --key site.key --out cp.cbor) || fail "checkpoint"; ok
-echo "$out" | grep -Eq "^checkpoint size 13 time [0-9T:.Z-]+ root [0-9a-f]{64} head [0-9a-f]{64}$" ||
+grep -Eq "^checkpoint size 13 time [0-9T:.Z-]+ root [0-9a-f]{64} head [0-9a-f]{64}$" <<<"$out" ||
     fail "checkpoint output: $out"; ok
 head=$(rx verify | awk '{print $5}')
 [ "${out##* }" = "$head" ] || fail "the checkpoint's head is verify's head"; ok

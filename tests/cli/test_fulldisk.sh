@@ -33,7 +33,7 @@ ok=0 failed=0
 for i in $(seq 1 600); do
     if out=$("$RXLEDGER" -l $L note --text "$i $text" --key ph.key 2>err); then
         ok=$((ok + 1))
-        echo "$out" | grep -q "^appended seq $((ok + 1)) " || { echo "FAIL: wrong seq: $out"; exit 1; }
+        grep -q "^appended seq $((ok + 1)) " <<<"$out" || { echo "FAIL: wrong seq: $out"; exit 1; }
     else
         rc=$?
         failed=1

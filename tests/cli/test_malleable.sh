@@ -68,12 +68,18 @@ planted() {
     expect_lines "$OUT" 1 "verify $kind at $seq: one line"
     expect_match "$OUT" "^FAIL: entry $seq: .*$re" "verify $kind at $seq names the entry and why"
     expect_err_line "verify $kind at $seq: one stderr line"
-    # export: the ledger is refused, nothing is left behind
+    # export: the ledger is refused, nothing is left behind, not even the
+    # checkpoint the export signed before it met the entry
+    rx -l "$d" checkpoint --list
+    local cps_before=$OUT
     rx -l "$d" export --key site.key --out "$d.cbor"
     expect_rc 1 "export of a ledger with $kind at $seq"
     expect_err_line "export $kind at $seq: one stderr line"
     expect_match "$ERR" "^rxledger: export: " "export $kind at $seq: the reason"
     [ ! -e "$d.cbor" ] && [ ! -e "$d.cbor.tmp" ] || fail "export $kind at $seq left a file"
+    rx -l "$d" checkpoint --list
+    [ "$OUT" = "$cps_before" ] || fail "export $kind at $seq stored a checkpoint it refused"
+    pass
     pass
     # a forged export of the stored bytes, signed by the site key
     run "$FORGE" "$d" export "$d.cbor" site.key
