@@ -26,7 +26,7 @@ for name in "$@"; do
     if [ -d "$SRC/regress/$name" ]; then
         cp "$SRC/regress/$name/"* "$work/regress/" 2>/dev/null || true
     fi
-    seeds=$(ls "$work/corpus" | wc -l)
+    seeds=$(($(ls "$work/corpus" | wc -l) + $(ls "$work/regress" | wc -l)))
     echo "== fuzz_$name: ${SECS}s from $seeds seeds"
     # -close_fd_mask=3: the harness's own output (usage errors) is dropped;
     # libFuzzer and the sanitizers keep theirs. Findings go to findings/NAME/.
