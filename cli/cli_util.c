@@ -340,24 +340,47 @@ void cli_progress_end(void)
     progress_shown = false;
 }
 
+/* The length of the valid UTF-8 sequence (2 to 4 bytes) at @p s, or 0: no
+ * overlong form, no surrogate, nothing above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s)
+{
+    size_t n = s[0] >= 0xc2 && s[0] <= 0xdf   ? 2
+               : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+               : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+                                              : 0;
+    for (size_t k = 1; k < n; k++)
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return n;
+}
+
 void cli_safe(char *dst, size_t cap, const char *src)
 {
-    /* Entries may have been planted by someone else: never send their control
-     * characters (C0, DEL, C1) to a terminal; show them as \xNN instead. */
+    /* Entries may have been planted by someone else, and messages quote what a
+     * user typed: never send control characters (C0, DEL, C1) to a terminal,
+     * nor bytes that are not UTF-8 (a lone 0x9b is CSI to an 8-bit terminal);
+     * show them as \xNN (C1 as \u00NN) instead. */
     size_t w = 0;
     if (cap == 0)
         return;
     for (size_t i = 0; src[i] != '\0'; i++) {
-        unsigned char c = (unsigned char)src[i], d = (unsigned char)src[i + 1];
+        const unsigned char *u = (const unsigned char *)src + i;
         char esc[12];
-        size_t n;
-        if (c < 0x20 || c == 0x7f) {
-            n = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", c);
-        } else if (c == 0xc2 && d >= 0x80 && d <= 0x9f) {
-            n = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", d);
+        size_t n, seq = u[0] >= 0x80 ? utf8_seq(u) : 0;
+        if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f) {
+            n = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", u[1]);
             i++;
+        } else if (u[0] < 0x20 || u[0] == 0x7f || (u[0] >= 0x80 && seq == 0)) {
+            n = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", u[0]);
+        } else if (seq > 0) {
+            memcpy(esc, u, seq);
+            n = seq;
+            i += seq - 1;
         } else {
-            esc[0] = (char)c;
+            esc[0] = (char)u[0];
             n = 1;
         }
         if (w + n >= cap)

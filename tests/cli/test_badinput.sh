@@ -218,7 +218,7 @@ echo "matrix covers ${#CMDS[@]} commands (all that --help lists) and every optio
 CUR=
 BIG=$(head -c 102400 /dev/zero | tr '\0' A) # 100 KB: over every limit, under the kernel's 128 KB
 INJ=("'; DROP TABLE entries; --" '$(rm -rf /)' '../../etc/passwd' '%s%n%s%n%x' '`id`' '%00' '\0')
-CTL=($'line1\nline2' $'a\rb' $'\e[2J\e[H' $'a\x01b' $'\xc2\x9b2J' $'tab\there' $'a\x7fb')
+CTL=($'line1\nline2' $'a\rb' $'\e[2J\e[H' $'a\x01b' $'\xc2\x9b2J' $'tab\there' $'a\x7fb' $'\x9b2J')
 UTF=($'\xff\xfe' $'a\xc0\xafb' $'a\xed\xa0\x80b' $'\xe2\x82')
 ALLSTR=${BADINPUT_ALL:-0}
 ROT=0
@@ -505,6 +505,8 @@ check_bytes() {
     pass
 }
 
+# UTF-8, byte by byte (LC_ALL=C): ASCII, or a lead byte and its continuation bytes
+UTF8_RE=$'^([\x01-\x7f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf][\x80-\xbf]|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf][\x80-\xbf]|[\xf1-\xf3][\x80-\xbf][\x80-\xbf][\x80-\xbf]|\xf4[\x80-\x8f][\x80-\xbf][\x80-\xbf])*$'
 LEAKEVERY=${BADINPUT_LEAKEVERY:-$((QUICK ? 8 : 6))}
 LOG="$T/badinput.log"
 : >"$LOG"
@@ -534,6 +536,8 @@ refuse() {
     [ "$raw" = "$ERR"$'\n' ] || fail "$desc: stderr is not one line ending in a newline"
     case "$ERR" in "rxledger: "*) ;; *) fail "$desc: stderr does not start with 'rxledger: '" ;; esac
     case "$ERR" in *[[:cntrl:]]*) fail "$desc: a raw control character on stderr" ;; esac
+    # and no byte that is not UTF-8 (a lone 0x9b is CSI to an 8-bit terminal)
+    [[ $ERR =~ $UTF8_RE ]] || fail "$desc: stderr is not valid UTF-8"
     if [ "${ALLOW_STDOUT:-0}" != 1 ] && [ -n "$OUT" ]; then
         fail "$desc: something on stdout"
     fi
