@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 60
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE    ?= cmake
 
-DEB_PACKAGES := build-essential cmake pkg-config libssl-dev liblmdb-dev libcbor-dev \
+DEB_PACKAGES := build-essential cmake pkg-config libssl-dev liblmdb-dev lmdb-utils libcbor-dev \
                 libcmocka-dev libinih-dev libjansson-dev python3 python3-cbor2 \
                 python3-cryptography
 

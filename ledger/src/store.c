@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "ledger/ident.h"
 #include "ledger/merkle.h"
@@ -880,6 +881,16 @@ int ledger_txn_head(ledger_txn *t, uint64_t *out_count, uint8_t head[LEDGER_HASH
 }
 
 /* One attempt: begin, run fn, write the head, commit. */
+/* Whether the file system holding the ledger has (almost) no room left. */
+static bool disk_nearly_full(ledger *l)
+{
+    struct statvfs st;
+    mdb_filehandle_t fd;
+    if (mdb_env_get_fd(l->env, &fd) != 0 || fstatvfs(fd, &st) != 0)
+        return false;
+    return (uint64_t)st.f_bavail * st.f_frsize < 64u * 1024u;
+}
+
 static int transact_once(ledger *l, ledger_txn_fn fn, void *ud, bool *mapfull)
 {
     ledger_txn t = {l, NULL, {0, {0}, 0}, 0, false};
@@ -896,6 +907,8 @@ static int transact_once(ledger *l, ledger_txn_fn fn, void *ud, bool *mapfull)
         goto done;
     rc = mdb_txn_commit(t.txn);
     t.txn = NULL;
+    if (rc == EIO && disk_nearly_full(l))
+        rc = ENOSPC; /* LMDB reports a page write cut short by a full disk as EIO */
     rc = ledger__mdb_err(l, rc, "cannot commit");
 done:
     if (t.txn != NULL)
