@@ -719,6 +719,15 @@ static void render_text(sb *s, const uint8_t *p, size_t n)
     sb_put(s, "\"", 1);
 }
 
+/* A key printed as it is: printable ASCII without spaces, quotes or backslashes. */
+static bool plain_key(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] <= 0x20 || p[i] >= 0x7f || p[i] == '"' || p[i] == '\\')
+            return false;
+    return n > 0;
+}
+
 static int render(sb *s, ledger__rd *r, unsigned indent, unsigned depth)
 {
     ledger__cbitem it;
@@ -774,7 +783,10 @@ static int render(sb *s, ledger__rd *r, unsigned indent, unsigned depth)
                 sb_str(s, "  ");
             size_t save = r->off;
             if (ledger__rd_next(r, &k) == 0 && k.kind == LEDGER__CB_TEXT) {
-                sb_put(s, (const char *)k.p, k.n);
+                if (plain_key(k.p, k.n))
+                    sb_put(s, (const char *)k.p, k.n);
+                else
+                    render_text(s, k.p, k.n); /* quoted, control characters escaped */
             } else {
                 r->off = save;
                 if ((rc = render(s, r, indent, depth + 1)) != 0)
