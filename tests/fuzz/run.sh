@@ -21,6 +21,7 @@ summary=""
 for name in "$@"; do
     exe="$BIN/fuzz_$name"
     work="$SCRATCH/$name"
+    rm -rf "${OUT:?}/$name" # findings of an earlier run
     mkdir -p "$work/corpus" "$work/regress" "$OUT/$name"
     cp "$SRC/corpus/$name/"* "$work/corpus/"
     if [ -d "$SRC/regress/$name" ]; then
