@@ -17,6 +17,18 @@ static bool inside(const uint8_t *p, size_t n, const uint8_t *data, size_t size)
     return p >= data && n <= size && (size_t)(p - data) <= size - n;
 }
 
+/* What `rxledger show` prints reaches a terminal: no control character but
+ * the line breaks, C1 controls (U+0080-U+009F) included. */
+static bool terminal_safe(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (; *p; p++)
+        if ((*p < 0x20 && *p != '\n') || *p == 0x7f ||
+            (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+            return false;
+    return true;
+}
+
 /* Every accessor on every field the entry's type declares, and a few more. */
 static void read_body(const ledger_entry *e)
 {
@@ -48,9 +60,9 @@ static void read_body(const ledger_entry *e)
     if (rt != NULL)
         (void)ledger_rtype_check_body(rt, e, why, sizeof(why));
     ledger_entry_format_body(e, shown, sizeof(shown));
-    FUZZ_CHECK(strlen(shown) < sizeof(shown));
+    FUZZ_CHECK(strlen(shown) < sizeof(shown) && terminal_safe(shown));
     ledger_entry_format_body(e, small, sizeof(small));
-    FUZZ_CHECK(strlen(small) < sizeof(small));
+    FUZZ_CHECK(strlen(small) < sizeof(small) && terminal_safe(small));
 }
 
 /* The rules with a signer as enrolled (role by seq, so every role is tried),
