@@ -306,7 +306,7 @@ int cmd_batch(int argc, char **argv)
     char *buf = NULL;
     size_t cap = 0;
     unsigned long no = 0, committed_lines = 0;
-    uint64_t entries = 0, txns = 0, first = 0;
+    uint64_t entries = 0, txns = 0, first = 0, last = 0;
     bool eof = false;
     int c, rc;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -383,6 +383,7 @@ int cmd_batch(int argc, char **argv)
             first = b.first_seq;
         txns++;
         entries += b.last_seq - b.first_seq + 1;
+        last = b.last_seq;
         committed_lines = b.lines[b.n - 1].no;
         free_lines(&b);
     }
@@ -392,10 +393,11 @@ int cmd_batch(int argc, char **argv)
     }
 report:
     if (txns > 0)
-        printf("appended %llu entries (seq %llu..%llu) from lines 1..%lu in %llu transaction%s\n",
-               (unsigned long long)entries, (unsigned long long)first,
-               (unsigned long long)(first + entries - 1), committed_lines, (unsigned long long)txns,
-               txns == 1 ? "" : "s");
+        /* another process may append between two of the batch's transactions */
+        printf("appended %llu entries (seq %llu..%llu%s) from lines 1..%lu in %llu transaction%s\n",
+               (unsigned long long)entries, (unsigned long long)first, (unsigned long long)last,
+               last - first + 1 == entries ? "" : ", with other appends among them",
+               committed_lines, (unsigned long long)txns, txns == 1 ? "" : "s");
     else if (rc == 0)
         printf("appended nothing: no lines\n");
     if (rc != 0 && b.n > 0)

@@ -287,6 +287,10 @@ int ledger_open(ledger **out, const char *dir, unsigned flags, char *errbuf, siz
         ledger__errf(errbuf, errlen, "cannot open ledger '%s': data.mdb is not an LMDB file", dir);
         return LEDGER_ENOTFOUND;
     }
+    /* the size after the meta pages were read: a writer may have grown the
+     * file (and written a newer meta page) since the stat above; it only grows */
+    if (mrc0 == 0 && (uint64_t)st.st_size < need && stat(path, &st) != 0)
+        st.st_size = 0;
     if (mrc0 == 0 && (uint64_t)st.st_size < need) {
         ledger__errf(errbuf, errlen,
                      "cannot open ledger '%s': data.mdb is truncated (%llu bytes, its pages "

@@ -147,6 +147,24 @@ run "$RXLEDGER" -l "$L" batch --key jroe.key </dev/null
 ok "an empty input"
 expect_eq "$OUT" "appended nothing: no lines" "nothing to append"
 expect_eq "$(count)" "$N3" "nothing appended by the refused batches"
+# ---- another process appends between two of the batch's transactions ----
+N4=$(count)
+(
+    echo '{"type":"note","text":"batch line 1"}'
+    sleep 1.5
+    echo '{"type":"note","text":"batch line 2"}'
+) | "$RXLEDGER" -l "$L" batch --key alee.key --group 1 >"$T/bout" 2>"$T/berr" &
+BPID=$!
+sleep 0.7
+rl note --text "another process's note" --key jroe.key
+ok "a note appended while the batch waits for its second line"
+wait "$BPID" || fail "the batch failed: $(cat "$T/berr")"
+expect_eq "$(cat "$T/bout")" \
+    "appended 2 entries (seq $N4..$((N4 + 2)), with other appends among them) from lines 1..2 in 2 transactions" \
+    "the range runs from the batch's first entry to its last and says it is not contiguous"
+rl show $((N4 + 1))
+expect_match "$OUT" "another process's note" "the entry between is the other process's"
+
 rl verify
 ok "verify at the end"
 finish
