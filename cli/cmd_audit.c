@@ -31,11 +31,24 @@ static const char audit_help[] =
 typedef struct found {
     policy_finding *v;
     size_t n, cap;
+    bool stream; /* CSV: each finding printed as it comes, none kept (flat memory) */
+    bool header; /* the CSV header is out */
 } found;
+
+static const char csv_header[] = "rule,severity,session,ndc,lot,evidence,when,message";
+
+static void csv_row(const policy_finding *f);
 
 static int keep(const policy_finding *f, void *ud)
 {
     found *fs = ud;
+    if (fs->stream) {
+        if (!fs->header)
+            puts(csv_header);
+        fs->header = true;
+        csv_row(f);
+        return 0;
+    }
     if (fs->n == fs->cap) {
         size_t cap = fs->cap ? fs->cap * 2 : 64;
         policy_finding *nv = realloc(fs->v, cap * sizeof(*nv));
@@ -206,26 +219,22 @@ static void csv_field(const char *s)
     fputc('"', stdout);
 }
 
-static void print_csv(found *fs)
+static void csv_row(const policy_finding *f)
 {
     char ev[128], when[LEDGER_TIME_TEXT_BYTES];
-    puts("rule,severity,session,ndc,lot,evidence,when,message");
-    for (size_t i = 0; i < fs->n; i++) {
-        const policy_finding *f = &fs->v[i];
-        evidence_text(f, ev, sizeof(ev), " ");
-        if (f->when_ms != 0)
-            ledger_time_format(when, f->when_ms);
-        else
-            when[0] = '\0';
-        printf("%s,%s,", f->rule, f->severity == POLICY_FAIL ? "FAIL" : "FLAG");
-        if (f->has_session)
-            printf("%llu", (unsigned long long)f->session);
-        printf(",%s,", f->ndc);
-        csv_field(f->lot);
-        printf(",%s,%s,", ev, when);
-        csv_field(f->message);
-        fputc('\n', stdout);
-    }
+    evidence_text(f, ev, sizeof(ev), " ");
+    if (f->when_ms != 0)
+        ledger_time_format(when, f->when_ms);
+    else
+        when[0] = '\0';
+    printf("%s,%s,", f->rule, f->severity == POLICY_FAIL ? "FAIL" : "FLAG");
+    if (f->has_session)
+        printf("%llu", (unsigned long long)f->session);
+    printf(",%s,", f->ndc);
+    csv_field(f->lot);
+    printf(",%s,%s,", ev, when);
+    csv_field(f->message);
+    fputc('\n', stdout);
 }
 
 int cli_read_file(const char *path, char **out, size_t *len, size_t max)
@@ -279,7 +288,7 @@ int cmd_audit(int argc, char **argv)
     uint8_t fpr[KEYS_FPR_BYTES];
     bool have_fpr = false;
     char why[POLICY_WHY_MAX];
-    found fs = {NULL, 0, 0};
+    found fs = {NULL, 0, 0, false, false};
     ledger *l = NULL;
     int c, rc;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -352,6 +361,7 @@ int cmd_audit(int argc, char **argv)
     }
     if (o.now_ms == 0)
         o.now_ms = cli_now_ms();
+    fs.stream = strcmp(format, "csv") == 0;
     if (export_file != NULL) {
         FILE *f = fopen(export_file, "rb");
         if (f == NULL) {
@@ -392,10 +402,10 @@ audited:
     }
     if (strcmp(format, "json") == 0)
         rc = print_json(&fs, &sum);
-    else if (strcmp(format, "csv") == 0)
-        print_csv(&fs);
-    else
+    else if (strcmp(format, "text") == 0)
         print_text(l, &fs, &sum);
+    else if (!fs.header)
+        puts(csv_header); /* no findings: the header alone */
     if (rc == RX_EXIT_OK && sum.fails > 0)
         rc = RX_EXIT_FINDINGS;
 done:

@@ -48,7 +48,8 @@ typedef struct gen {
         bool esk, used;
     } slot[SLOTS];
     size_t n_esk_yesterday;
-    int64_t day; /* 00:00 of the day being written */
+    uint64_t days; /* days written */
+    int64_t day;   /* 00:00 of the day being written */
     unsigned rng;
     int err;
 } gen;
@@ -210,6 +211,17 @@ static void session(gen *g, ledger_txn *t, size_t i, const char *lot_e, const ch
     g->sessions++;
 }
 
+/* The DEA registration, for three years from today (renewed every two). */
+static void registration(gen *g, ledger_txn *t)
+{
+    ledger_body *b = body(g);
+    put_field(g, b, "registration", "schedules", "3,4,5");
+    (void)ledger_body_put_text(b, "dea", "BJ6125341");
+    (void)ledger_body_put_uint(b, "expires", (uint64_t)((g->day / DAY_MS + 3 * 365) * DAY_MS));
+    add(g, t, g->site, "registration", g->day + 60 * MIN_MS, b, NULL, NULL);
+    ledger_body_free(b);
+}
+
 /* One day in one transaction. */
 static int day_fn(ledger_txn *t, void *ud)
 {
@@ -218,6 +230,8 @@ static int day_fn(ledger_txn *t, void *ud)
     int64_t dayno = g->day / DAY_MS;
     (void)snprintf(lot_e, sizeof(lot_e), "E%lld", (long long)dayno);
     (void)snprintf(lot_k, sizeof(lot_k), "K%lld", (long long)dayno);
+    if (++g->days % (2 * 365) == 0)
+        registration(g, t);
     receive(g, t, true, SESSIONS_PER_DAY * 3, lot_e, g->day + 7 * 60 * MIN_MS);
     receive(g, t, false, SESSIONS_PER_DAY, lot_k, g->day + 7 * 60 * MIN_MS + 1);
     /* today's places whose patient finished a course (or never had one): new patients */
@@ -257,13 +271,8 @@ static int day_fn(ledger_txn *t, void *ud)
 static int site_fn(ledger_txn *t, void *ud)
 {
     gen *g = ud;
+    registration(g, t);
     ledger_body *b = body(g);
-    put_field(g, b, "registration", "schedules", "3,4,5");
-    (void)ledger_body_put_text(b, "dea", "BJ6125341");
-    (void)ledger_body_put_uint(b, "expires", (uint64_t)((g->day / DAY_MS + 3 * 365) * DAY_MS));
-    add(g, t, g->site, "registration", g->day + 60 * MIN_MS, b, NULL, NULL);
-    ledger_body_free(b);
-    b = body(g);
     (void)ledger_body_put_text(b, "rems-id", "SET-1");
     (void)ledger_body_put_text(b, "kind", "outpatient");
     (void)ledger_body_put_uint(b, "from", (uint64_t)(g->day / DAY_MS * DAY_MS));
