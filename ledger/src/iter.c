@@ -66,7 +66,7 @@ int ledger_iter_open(ledger_iter **out, ledger *l, uint64_t from)
     if (rc == 0 && (it->bt = malloc(2 * sizeof(*it->bt))) == NULL)
         rc = LEDGER_ENOMEM;
     if (rc == 0)
-        rc = ledger__hasher_new(&it->hs, it->ahead);
+        rc = ledger__hasher_new(&it->hs, it->ahead, false);
     if (rc != 0)
         ledger_iter_free(it);
     else

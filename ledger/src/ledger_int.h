@@ -231,8 +231,9 @@ typedef struct ledger__hbatch {
 } ledger__hbatch;
 typedef struct ledger__hasher ledger__hasher;
 /* With @p threaded and more than one thread wanted, a helper thread; else
- * each batch is done inline when it starts. */
-int ledger__hasher_new(ledger__hasher **out, bool threaded);
+ * each batch is done inline when it starts. With @p check_bodies each body is
+ * also checked against its record type (e.body_checked), for verify. */
+int ledger__hasher_new(ledger__hasher **out, bool threaded, bool check_bodies);
 /* Start hashing @p b (it must stay untouched until the wait). */
 void ledger__hasher_start(ledger__hasher *h, ledger__hbatch *b);
 /* Wait for the batch started last: 0 or the hashing error. */

@@ -256,7 +256,7 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
     }
     if ((rc = ledger__mdb_err(l, mdb_cursor_open(txn, l->entries, &cur), "cannot open cursor")) !=
             0 ||
-        (rc = ledger__hasher_new(&hs, true)) != 0)
+        (rc = ledger__hasher_new(&hs, true, true)) != 0)
         goto done;
     if ((bt = calloc(2, sizeof(*bt))) == NULL) {
         rc = LEDGER_ENOMEM;
