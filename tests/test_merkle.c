@@ -1435,6 +1435,142 @@ static void expect_tree_finding(lfx *f, unsigned flags, uint64_t bad_seq)
     assert_non_null(strstr(r.reason, "Merkle"));
 }
 
+/* Raw writes to the entries database (a stray record, a deleted entry). */
+static void raw_entry(lfx *f, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    MDB_txn *txn;
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    assert_int_equal(mdb_txn_begin(f->l->env, NULL, 0, &txn), 0);
+    if (val != NULL)
+        assert_int_equal(mdb_put(txn, f->l->entries, &k, &v, 0), 0);
+    else
+        assert_int_equal(mdb_del(txn, f->l->entries, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+}
+
+/* A ledger of @p n entries: notes in transactions of 500. */
+static void grow_to(lfx *f, uint64_t n)
+{
+    uint64_t have = 0;
+    uint8_t head[HB];
+    assert_int_equal(ledger_init(f->l, f->site, "Juniper Clinic", "BJ6125341", NULL), 0);
+    f->now = ledger__now_ms();
+    enroll_pharm(f);
+    assert_int_equal(ledger_head(f->l, &have, head), 0);
+    while (have < n) {
+        int k = n - have < 500 ? (int)(n - have) : 500;
+        batch b = {f, f->now + (int64_t)have, k, f->pharm};
+        assert_int_equal(ledger_transact(f->l, batch_fn, &b), 0);
+        assert_int_equal(ledger_head(f->l, &have, head), 0);
+    }
+    f->count = have;
+}
+
+/* Verify reads the chain in batches of 1,024 on worker threads, each checking
+ * the stored nodes inside its batch, and joins full batches above level 10 on
+ * the caller's thread: a node altered or deleted anywhere (inside a batch,
+ * a batch's own root, above it, in the last partial batch) is found at the
+ * entry that completes it, with one thread or several. */
+static void test_merkle_verify_across_batches(void **state)
+{
+    lfx *f = *state;
+    static const struct {
+        unsigned level;
+        uint64_t index;
+    } nodes[] = {{0, 0},  {0, 1500}, {3, 200}, {9, 1},    {10, 0},  {10, 1},
+                 {11, 0}, {9, 4},    {3, 300}, {0, 2599}, {1, 1299}};
+    uint8_t kb[9], orig[HB], bad[HB];
+    ledger_verify_result r;
+    grow_to(f, 2600); /* two full batches, a partial third */
+    for (const char *threads = "1"; threads != NULL;
+         threads = strcmp(threads, "1") == 0 ? "3" : NULL) {
+        setenv("RXLEDGER_THREADS", threads, 1);
+        verify_ok(f);
+        for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+            uint64_t completes = ((nodes[i].index + 1) << nodes[i].level) - 1;
+            node_key(kb, nodes[i].level, nodes[i].index);
+            assert_int_equal(raw_get(f, nodes[i].level, nodes[i].index, orig), 0);
+            memcpy(bad, orig, HB);
+            bad[i % HB] ^= 0x04;
+            raw_put(f, kb, sizeof(kb), bad, HB);
+            expect_tree_finding(f, LEDGER_VERIFY_NO_SIGNATURES, completes);
+            raw_del(f, kb, sizeof(kb));
+            expect_tree_finding(f, 0, completes);
+            raw_put(f, kb, sizeof(kb), orig, HB);
+        }
+        /* two bad nodes: the one completed first in chain order is reported */
+        uint8_t o2[HB];
+        node_key(kb, 10, 1);
+        assert_int_equal(raw_get(f, 10, 1, orig), 0);
+        memcpy(bad, orig, HB);
+        bad[0] ^= 1;
+        raw_put(f, kb, sizeof(kb), bad, HB);
+        node_key(kb, 2, 300); /* completes at 1203 < 2047 */
+        assert_int_equal(raw_get(f, 2, 300, o2), 0);
+        memcpy(bad, o2, HB);
+        bad[0] ^= 1;
+        raw_put(f, kb, sizeof(kb), bad, HB);
+        expect_tree_finding(f, LEDGER_VERIFY_NO_SIGNATURES, 1203);
+        raw_put(f, kb, sizeof(kb), o2, HB);
+        expect_tree_finding(f, LEDGER_VERIFY_NO_SIGNATURES, 2047);
+        node_key(kb, 10, 1);
+        raw_put(f, kb, sizeof(kb), orig, HB);
+        verify_ok(f);
+        /* a stray record whose key falls between two batches: not read by
+         * either, found by counting */
+        uint8_t stray[9] = {0, 0, 0, 0, 0, 0, 0x03, 0xff, 0x00};
+        raw_entry(f, stray, sizeof(stray), (const uint8_t *)"x", 1);
+        assert_int_equal(ledger_verify(f->l, LEDGER_VERIFY_NO_SIGNATURES, NULL, NULL, &r),
+                         LEDGER_EVERIFY);
+        assert_non_null(strstr(r.reason, "outside the chain"));
+        raw_entry(f, stray, sizeof(stray), NULL, 0);
+        verify_ok(f);
+    }
+    unsetenv("RXLEDGER_THREADS");
+}
+
+/* Iterators read ahead at guessed seqs; after an entry that is not where it
+ * should be (a gap left by a deleted entry) they read on in key order, so
+ * every stored entry comes once, in order, from any start. */
+static void test_merkle_iterator_reads_on_after_a_gap(void **state)
+{
+    lfx *f = *state;
+    static const uint64_t gaps[] = {40, 32, 95, 1000};
+    uint8_t kb[8], saved[LEDGER_MAX_ENTRY_BYTES];
+    size_t len;
+    grow_to(f, 1300);
+    for (size_t g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+        for (int j = 0; j < 8; j++)
+            kb[j] = (uint8_t)(gaps[g] >> (56 - 8 * j));
+        assert_int_equal(ledger_get(f->l, gaps[g], saved, sizeof(saved), &len), 0);
+        raw_entry(f, kb, sizeof(kb), NULL, 0);
+        for (const char *threads = "1"; threads != NULL;
+             threads = strcmp(threads, "1") == 0 ? "3" : NULL) {
+            setenv("RXLEDGER_THREADS", threads, 1);
+            static const uint64_t starts[] = {0, 31, 33, 900};
+            for (size_t s = 0; s < sizeof(starts) / sizeof(starts[0]); s++) {
+                ledger_iter *it = NULL;
+                const ledger_entry *e;
+                uint64_t want = starts[s];
+                int rc;
+                assert_int_equal(ledger_iter_open(&it, f->l, want), 0);
+                while ((rc = ledger_iter_next_ref(it, &e)) == 0) {
+                    if (want == gaps[g])
+                        want++;
+                    assert_int_equal(e->seq, want);
+                    want++;
+                }
+                assert_int_equal(rc, 1);
+                assert_int_equal(want, f->count);
+                ledger_iter_free(it);
+            }
+        }
+        raw_entry(f, kb, sizeof(kb), saved, len);
+    }
+    unsetenv("RXLEDGER_THREADS");
+    verify_ok(f);
+}
+
 static void test_merkle_verify_catches_tampered_node(void **state)
 {
     lfx *f = *state;
@@ -1552,6 +1688,9 @@ int main(void)
                                         setup_ledger, teardown),
         cmocka_unit_test_setup_teardown(test_merkle_ledger_refused_appends_leave_no_nodes,
                                         setup_ledger, teardown),
+        cmocka_unit_test_setup_teardown(test_merkle_verify_across_batches, setup_empty, teardown),
+        cmocka_unit_test_setup_teardown(test_merkle_iterator_reads_on_after_a_gap, setup_empty,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_merkle_verify_catches_tampered_node, setup_ledger,
                                         teardown),
     };

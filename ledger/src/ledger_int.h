@@ -212,34 +212,6 @@ int ledger__checkpoint_store(ledger *l, const uint8_t *cose, size_t len,
 /* Threads a parallel job may use: RXLEDGER_THREADS, else one per online core. */
 unsigned ledger__threads_wanted(void);
 
-/* ---- entries decoded and hashed one batch ahead (hasher.c) ---- */
-typedef struct ledger__span {
-    const uint8_t *p;
-    size_t n;
-} ledger__span;
-#define LEDGER__HBATCH 1024
-/* A batch of entries read in order, with their stored seq (UINT64_MAX: a damaged
- * key), and once hashed: the i-th's leaf hash and the entry decoded (e[i], or
- * the decoder's code in rc[i]: decode again for the reason). */
-typedef struct ledger__hbatch {
-    size_t n;
-    uint64_t seq[LEDGER__HBATCH];
-    ledger__span span[LEDGER__HBATCH];
-    ledger_entry e[LEDGER__HBATCH];
-    int rc[LEDGER__HBATCH];
-    uint8_t leaf[LEDGER__HBATCH][LEDGER_HASH_BYTES];
-} ledger__hbatch;
-typedef struct ledger__hasher ledger__hasher;
-/* With @p threaded and more than one thread wanted, a helper thread; else
- * each batch is done inline when it starts. With @p check_bodies each body is
- * also checked against its record type (e.body_checked), for verify. */
-int ledger__hasher_new(ledger__hasher **out, bool threaded, bool check_bodies);
-/* Start hashing @p b (it must stay untouched until the wait). */
-void ledger__hasher_start(ledger__hasher *h, ledger__hbatch *b);
-/* Wait for the batch started last: 0 or the hashing error. */
-int ledger__hasher_wait(ledger__hasher *h);
-void ledger__hasher_free(ledger__hasher *h);
-
 /* ---- misc ---- */
 void ledger__errf(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -702,61 +702,99 @@ bad:
     return LEDGER_EINVAL;
 }
 
+/* The field named by the @p n bytes at @p p (not NUL-terminated). */
+static const ledger_field *field_n(const ledger_rtype *rt, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < rt->nfields; i++) {
+        const char *name = rt->fields[i].name;
+        if (n > 0 && (uint8_t)name[0] == p[0] && strncmp(name, (const char *)p, n) == 0 &&
+            name[n] == '\0')
+            return &rt->fields[i];
+    }
+    return NULL;
+}
+
+/* One body field: key @p k just read from @p r, its value next in @p r.
+ * 1 for a malformed body, else 0 or LEDGER_EINVAL with the reason. */
+static int check_field(const ledger_rtype *rt, const ledger_entry *e, ledger__rd *r,
+                       const ledger__cbitem *k, bool seen[32], char *why, size_t whylen)
+{
+    char key[48], sub[LEDGER_ERRMSG_MAX];
+    if (k->kind != LEDGER__CB_TEXT || k->n >= sizeof(key))
+        return 1;
+    const ledger_field *f = field_n(rt, k->p, k->n);
+    if (f == NULL) {
+        memcpy(key, k->p, k->n);
+        key[k->n] = '\0';
+        /* "<ndc>-written": the NDC as the user wrote it; it must normalize to the NDC */
+        size_t n = k->n;
+        char base[48];
+        memcpy(base, key, n + 1);
+        if (n > 8 && strcmp(key + n - 8, "-written") == 0) {
+            base[n - 8] = '\0';
+            f = ledger_rtype_field(rt, base);
+            if (f != NULL && f->kind == LEDGER_F_NDC) {
+                ledger__cbitem v;
+                char written[LEDGER_NDC_MAX + 1], norm[LEDGER_NDC_BYTES], stored[32];
+                if (ledger__rd_next(r, &v) != 0 || v.kind != LEDGER__CB_TEXT ||
+                    v.n > LEDGER_NDC_MAX)
+                    return 1;
+                memcpy(written, v.p, v.n);
+                written[v.n] = '\0';
+                if (ledger_ndc_normalize(norm, written, NULL, 0) != 0 ||
+                    ledger_entry_get_text(e, base, stored, sizeof(stored)) != 0 ||
+                    strcmp(norm, stored) != 0) {
+                    ledger__errf(why, whylen, "%s: '%s' does not normalize to '%s'", rt->type, key,
+                                 base);
+                    return LEDGER_EINVAL;
+                }
+                return 0;
+            }
+        }
+        ledger__errf(why, whylen, "%s: unknown field '%s'", rt->type, key);
+        return LEDGER_EINVAL;
+    }
+    seen[f - rt->fields] = true;
+    sub[0] = '\0';
+    if (check_value(f, r, sub, sizeof(sub)) != 0) {
+        ledger__errf(why, whylen, "%s: field '%s': %s", rt->type, f->name,
+                     sub[0] ? sub : "bad value");
+        return LEDGER_EINVAL;
+    }
+    return 0;
+}
+
 int ledger_rtype_check_body(const ledger_rtype *rt, const ledger_entry *e, char *why, size_t whylen)
 {
     ledger__rd r;
     ledger__cbitem it;
     bool seen[32] = {false};
-    char sub[LEDGER_ERRMSG_MAX];
     int rc;
     if (rt->fields == NULL)
         return 0;
-    ledger__rd_init(&r, e->body, e->body_len, NULL, 0);
-    if (ledger__rd_next(&r, &it) != 0 || it.kind != LEDGER__CB_MAP)
-        goto bad;
-    for (uint64_t i = 0; i < it.u; i++) {
-        ledger__cbitem k;
-        char key[48];
-        if (ledger__rd_next(&r, &k) != 0 || k.kind != LEDGER__CB_TEXT || k.n >= sizeof(key))
-            goto bad;
-        memcpy(key, k.p, k.n);
-        key[k.n] = '\0';
-        const ledger_field *f = ledger_rtype_field(rt, key);
-        if (f == NULL) {
-            /* "<ndc>-written": the NDC as the user wrote it; it must normalize to the NDC */
-            size_t n = strlen(key);
-            char base[48];
-            memcpy(base, key, n + 1);
-            if (n > 8 && strcmp(key + n - 8, "-written") == 0) {
-                base[n - 8] = '\0';
-                f = ledger_rtype_field(rt, base);
-                if (f != NULL && f->kind == LEDGER_F_NDC) {
-                    ledger__cbitem v;
-                    char written[LEDGER_NDC_MAX + 1], norm[LEDGER_NDC_BYTES], stored[32];
-                    if (ledger__rd_next(&r, &v) != 0 || v.kind != LEDGER__CB_TEXT ||
-                        v.n > LEDGER_NDC_MAX)
-                        goto bad;
-                    memcpy(written, v.p, v.n);
-                    written[v.n] = '\0';
-                    if (ledger_ndc_normalize(norm, written, NULL, 0) != 0 ||
-                        ledger_entry_get_text(e, base, stored, sizeof(stored)) != 0 ||
-                        strcmp(norm, stored) != 0) {
-                        ledger__errf(why, whylen, "%s: '%s' does not normalize to '%s'", rt->type,
-                                     key, base);
-                        return LEDGER_EINVAL;
-                    }
-                    continue;
-                }
-            }
-            ledger__errf(why, whylen, "%s: unknown field '%s'", rt->type, key);
-            return LEDGER_EINVAL;
+    if (e->nfields > 0) {
+        /* decoded strictly (UTF-8, canonical) with its fields indexed: read each
+         * key and value where the decoder found it, without checking again */
+        for (size_t i = 0; i < e->nfields; i++) {
+            size_t end = i + 1 < e->nfields ? e->field_key[i + 1] : e->body_len;
+            ledger__rd_init(&r, e->body, end, NULL, 0);
+            r.lax = true;
+            r.off = e->field_key[i];
+            if (ledger__rd_next(&r, &it) != 0)
+                goto bad;
+            if ((rc = check_field(rt, e, &r, &it, seen, why, whylen)) != 0)
+                goto out;
         }
-        seen[f - rt->fields] = true;
-        sub[0] = '\0';
-        if ((rc = check_value(f, &r, sub, sizeof(sub))) != 0) {
-            ledger__errf(why, whylen, "%s: field '%s': %s", rt->type, f->name,
-                         sub[0] ? sub : "bad value");
-            return LEDGER_EINVAL;
+    } else {
+        ledger__rd_init(&r, e->body, e->body_len, NULL, 0);
+        if (ledger__rd_next(&r, &it) != 0 || it.kind != LEDGER__CB_MAP)
+            goto bad;
+        for (uint64_t i = 0; i < it.u; i++) {
+            ledger__cbitem k;
+            if (ledger__rd_next(&r, &k) != 0)
+                goto bad;
+            if ((rc = check_field(rt, e, &r, &k, seen, why, whylen)) != 0)
+                goto out;
         }
     }
     for (size_t i = 0; i < rt->nfields; i++)
@@ -766,6 +804,9 @@ int ledger_rtype_check_body(const ledger_rtype *rt, const ledger_entry *e, char 
             return LEDGER_EINVAL;
         }
     return 0;
+out:
+    if (rc != 1)
+        return rc;
 bad:
     ledger__errf(why, whylen, "%s: malformed body", rt->type);
     return LEDGER_EINVAL;

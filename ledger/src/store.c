@@ -76,6 +76,10 @@ static int txn_begin(ledger *l, unsigned flags, MDB_txn **out)
         *out = l->wtxn;
         return 0;
     }
+    if ((flags & MDB_RDONLY) != 0 && l->pin != NULL) {
+        *out = l->pin; /* ledger_snapshot_begin(): ended by ledger_snapshot_end() */
+        return 0;
+    }
     rc = mdb_txn_begin(l->env, NULL, flags, out);
     if (rc == MDB_MAP_RESIZED) {
         /* Another process grew the map: adopt its size. */
@@ -93,14 +97,53 @@ int ledger__read_txn(ledger *l, MDB_txn **out)
 
 void ledger__end_read(ledger *l, MDB_txn *txn)
 {
-    if (txn != NULL && txn != l->wtxn)
+    if (txn != NULL && txn != l->wtxn && txn != l->pin)
         mdb_txn_abort(txn);
+}
+
+int ledger_snapshot_begin(ledger *l)
+{
+    MDB_txn *txn = NULL;
+    if (l->pin != NULL || l->wtxn != NULL) {
+        ledger__errf(l->err, sizeof(l->err), "a snapshot or a write is already in progress");
+        return LEDGER_EBUSY;
+    }
+    int rc = ledger__read_txn(l, &txn);
+    if (rc != 0)
+        return rc;
+    /* the workers' transactions: kept only when on the same snapshot */
+    unsigned want = ledger__threads_wanted();
+    for (unsigned i = 0; want > 1 && i < want && i < LEDGER__RA_MAX_WORKERS; i++) {
+        MDB_txn *wt = NULL;
+        if (mdb_txn_begin(l->env, NULL, MDB_RDONLY, &wt) != 0)
+            break;
+        if (mdb_txn_id(wt) != mdb_txn_id(txn)) {
+            mdb_txn_abort(wt);
+            break;
+        }
+        l->pin_w[l->pin_nw] = wt;
+        l->pin_lent[l->pin_nw++] = false;
+    }
+    l->pin = txn;
+    return 0;
+}
+
+void ledger_snapshot_end(ledger *l)
+{
+    if (l == NULL || l->pin == NULL)
+        return;
+    for (unsigned i = 0; i < l->pin_nw; i++)
+        mdb_txn_abort(l->pin_w[i]);
+    l->pin_nw = 0;
+    mdb_txn_abort(l->pin);
+    l->pin = NULL;
 }
 
 void ledger_close(ledger *l)
 {
     if (l == NULL)
         return;
+    ledger_snapshot_end(l);
     if (l->env != NULL)
         mdb_env_close(l->env);
     free(l);
@@ -884,7 +927,6 @@ int ledger_txn_head(ledger_txn *t, uint64_t *out_count, uint8_t head[LEDGER_HASH
     return 0;
 }
 
-/* One attempt: begin, run fn, write the head, commit. */
 /* Whether the file system holding the ledger has (almost) no room left. */
 static bool disk_nearly_full(ledger *l)
 {
@@ -895,6 +937,7 @@ static bool disk_nearly_full(ledger *l)
     return (uint64_t)st.f_bavail * st.f_frsize < 64u * 1024u;
 }
 
+/* One attempt: begin, run fn, write the head, commit. */
 static int transact_once(ledger *l, ledger_txn_fn fn, void *ud, bool *mapfull)
 {
     ledger_txn t = {l, NULL, {0, {0}, 0}, 0, false};
@@ -928,6 +971,10 @@ int ledger_transact(ledger *l, ledger_txn_fn fn, void *ud)
     if (l->rdonly) {
         ledger__errf(l->err, sizeof(l->err), "ledger opened read-only");
         return LEDGER_ERDONLY;
+    }
+    if (l->pin != NULL) {
+        ledger__errf(l->err, sizeof(l->err), "a read snapshot is pinned: end it first");
+        return LEDGER_EBUSY;
     }
     l->err[0] = '\0';
     for (int i = 0; i < GROW_ATTEMPTS && mapfull; i++) {

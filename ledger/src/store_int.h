@@ -6,6 +6,8 @@
 
 #include "ledger_int.h"
 
+#define LEDGER__RA_MAX_WORKERS 8 /* read-ahead worker threads at most */
+
 /* Named databases inside the one LMDB environment. */
 #define LEDGER__DB_ENTRIES     "entries" /* u64 BE seq -> COSE_Sign1 bytes (MDB_APPEND only) */
 #define LEDGER__DB_META        "meta"    /* "format" -> u32 BE; "head" -> see ledger__head */
@@ -25,6 +27,11 @@ struct ledger {
     MDB_dbi entries, meta, keys, index, merkle, checkpoints;
     bool rdonly;
     MDB_txn *wtxn; /* the write transaction of ledger_transact() while its callback runs */
+    /* ledger_snapshot_begin(): the read transaction every read uses until the
+     * end, and more on the same snapshot that read-ahead workers borrow */
+    MDB_txn *pin, *pin_w[LEDGER__RA_MAX_WORKERS];
+    unsigned pin_nw;
+    bool pin_lent[LEDGER__RA_MAX_WORKERS];
     char err[LEDGER_ERRMSG_MAX];
 };
 
@@ -36,12 +43,49 @@ typedef struct ledger__head {
 } ledger__head;
 
 int ledger__head_read(ledger *l, MDB_txn *txn, ledger__head *h);
-/* Read up to @p max (at most LEDGER__HBATCH) entries into @p b, the first with
- * @p op (at key @p start for MDB_SET_RANGE). Returns 0 when @p max were read,
- * else what ended the scan (MDB_NOTFOUND at the end). The spans stay valid
- * while the read transaction lasts. */
-int ledger__hbatch_fill(MDB_cursor *cur, ledger__hbatch *b, MDB_cursor_op op, MDB_val *start,
-                        size_t max);
+/* ---- the chain read ahead in batches on worker threads (readahead.c) ---- */
+typedef struct ledger__span {
+    const uint8_t *p;
+    size_t n;
+} ledger__span;
+#define LEDGER__HBATCH 1024
+/* A batch of entries read in seq order from the first key at or after seq
+ * @p first: each one's stored seq (UINT64_MAX: a damaged key), its leaf hash
+ * (LEDGER__RA_HASH) and the entry decoded (e[i], or the decoder's code in
+ * rc[i]: decode again for the reason). The spans stay valid until
+ * ledger__ra_free. */
+typedef struct ledger__hbatch {
+    uint64_t first;
+    size_t want, n;
+    int end;        /* what ended the read before @p want: MDB_NOTFOUND, an LMDB code */
+    int err;        /* hashing failed (LEDGER_ENOMEM, LEDGER_EIO) */
+    int merkle_mrc; /* LMDB code reading the Merkle tree */
+    /* LEDGER__RA_VERIFY: the first stored Merkle node inside the batch that
+     * disagrees with its leaves, by the entry that completes it; and the
+     * batch's own subtree root when it holds all LEDGER__HBATCH leaves. */
+    bool mfail, has_root;
+    unsigned mfail_level;
+    uint64_t mfail_seq, mfail_index;
+    uint8_t root[LEDGER_HASH_BYTES];
+    uint64_t seq[LEDGER__HBATCH];
+    ledger__span span[LEDGER__HBATCH];
+    ledger_entry e[LEDGER__HBATCH];
+    int rc[LEDGER__HBATCH];
+    uint8_t leaf[LEDGER__HBATCH][LEDGER_HASH_BYTES];
+} ledger__hbatch;
+typedef struct ledger__ra ledger__ra;
+#define LEDGER__RA_HASH   0x1u /* leaf hashes (else e.hash is zero) */
+#define LEDGER__RA_VERIFY 0x2u /* bodies against record types, Merkle nodes in the batch */
+#define LEDGER__RA_ONE    0x4u /* one entry per batch, on the caller's thread */
+/* Read @p txn (the caller's snapshot) from seq @p from, the first batch
+ * @p first_want entries, doubling to LEDGER__HBATCH. */
+int ledger__ra_open(ledger__ra **out, ledger *l, MDB_txn *txn, uint64_t from, unsigned flags,
+                    size_t first_want);
+/* The next batch in order (valid until the next call): 0, 1 after the last,
+ * or an error (text in l->err). A batch may be empty. */
+int ledger__ra_next(ledger__ra *r, ledger__hbatch **out);
+void ledger__ra_free(ledger__ra *r);
+
 /* Map an LMDB or errno code to a LEDGER_E* code, keeping its text in l->err. */
 int ledger__mdb_err(ledger *l, int rc, const char *what);
 /* Begin a read transaction (handles MDB_MAP_RESIZED). */

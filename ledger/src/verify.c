@@ -9,6 +9,8 @@
 #include "store_int.h"
 
 #define PROGRESS_EVERY 4096
+#define RA_TOP         10 /* the level of a full batch's own subtree root */
+_Static_assert(LEDGER__HBATCH == 1u << RA_TOP, "a full batch is one Merkle subtree");
 
 static int finding(ledger_verify_result *out, uint64_t seq, const char *why)
 {
@@ -57,16 +59,23 @@ static int stored_node(vstate *vs, unsigned level, uint64_t index, uint8_t out[L
     return 0;
 }
 
-/* Recompute the perfect subtrees leaf @p seq completes and check the stored ones:
- * a frontier of at most 64 hashes, so memory stays flat. */
-static int merkle_check(vstate *vs, uint64_t seq, const uint8_t leaf[LEDGER_HASH_BYTES], char *why,
-                        size_t whylen)
+/* The perfect subtrees above a batch: its root (level RA's top, the batch's
+ * own nodes were checked by the worker that read it) joined with the
+ * frontier of left siblings still open, at most 64 hashes, so memory stays
+ * flat. */
+static int merkle_up(vstate *vs, unsigned level, uint64_t index,
+                     const uint8_t root[LEDGER_HASH_BYTES], char *why, size_t whylen)
 {
     uint8_t node[LEDGER_HASH_BYTES], stored[LEDGER_HASH_BYTES];
-    unsigned level = 0;
-    uint64_t index = seq;
-    memcpy(node, leaf, LEDGER_HASH_BYTES);
+    memcpy(node, root, LEDGER_HASH_BYTES);
     for (;;) {
+        if ((index & 1) == 0) {
+            memcpy(vs->frontier[level], node, LEDGER_HASH_BYTES);
+            return 0;
+        }
+        ledger_merkle_node(node, vs->frontier[level], node);
+        level++;
+        index >>= 1;
         int rc = stored_node(vs, level, index, stored);
         if (rc != 0 && rc != LEDGER_EENCODING)
             return rc;
@@ -75,13 +84,6 @@ static int merkle_check(vstate *vs, uint64_t seq, const uint8_t leaf[LEDGER_HASH
                          (unsigned long long)index);
             return LEDGER_EINVAL;
         }
-        if ((index & 1) == 0) {
-            memcpy(vs->frontier[level], node, LEDGER_HASH_BYTES);
-            return 0;
-        }
-        ledger_merkle_node(node, vs->frontier[level], node);
-        level++;
-        index >>= 1;
     }
 }
 
@@ -227,9 +229,7 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
                   ledger_verify_result *out)
 {
     MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    ledger__hasher *hs = NULL;
-    ledger__hbatch *bt = NULL;
+    ledger__ra *ra = NULL;
     ledger__ktab t = {NULL, 0, 0};
     static vstate vs_zero;
     vstate vs = vs_zero;
@@ -239,7 +239,7 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
     int64_t prev_rt = 0;
     uint64_t expect = 0;
     char why[LEDGER_ERRMSG_MAX];
-    int rc, mrc;
+    int rc;
 
     memset(out, 0, sizeof(*out));
     if ((flags & LEDGER_VERIFY_NO_SIGNATURES) == 0 && (rc = ledger__sigpool_new(&vs.pool)) != 0)
@@ -254,26 +254,12 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
         rc = finding(out, 0, l->err);
         goto done;
     }
-    if ((rc = ledger__mdb_err(l, mdb_cursor_open(txn, l->entries, &cur), "cannot open cursor")) !=
-            0 ||
-        (rc = ledger__hasher_new(&hs, true, true)) != 0)
+    if ((rc = ledger__ra_open(&ra, l, txn, 0, LEDGER__RA_HASH | LEDGER__RA_VERIFY,
+                              LEDGER__HBATCH)) != 0)
         goto done;
-    if ((bt = calloc(2, sizeof(*bt))) == NULL) {
-        rc = LEDGER_ENOMEM;
-        goto done;
-    }
-    /* Batch k is checked in order while the hasher works on batch k + 1. */
-    mrc = ledger__hbatch_fill(cur, &bt[0], MDB_FIRST, NULL, LEDGER__HBATCH);
-    ledger__hasher_start(hs, &bt[0]);
-    for (unsigned cb = 0;; cb ^= 1) {
-        ledger__hbatch *b = &bt[cb];
-        if ((rc = ledger__hasher_wait(hs)) != 0)
-            goto done;
-        int end = mrc;
-        if (end == 0) {
-            mrc = ledger__hbatch_fill(cur, &bt[cb ^ 1], MDB_NEXT, NULL, LEDGER__HBATCH);
-            ledger__hasher_start(hs, &bt[cb ^ 1]);
-        }
+    /* Batch k is checked in order while workers read the batches after it. */
+    ledger__hbatch *b;
+    while ((rc = ledger__ra_next(ra, &b)) == 0) {
         for (size_t i = 0; i < b->n; i++) {
             ledger_entry *e = &b->e[i];
             if (b->seq[i] == UINT64_MAX) {
@@ -291,8 +277,13 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
                                                   sizeof(why));
             if (rc == 0)
                 rc = check_entry(&vs, &t, e, expect, prev, prev_rt, why, sizeof(why));
-            if (rc == 0)
-                rc = merkle_check(&vs, expect, e->hash, why, sizeof(why));
+            if (rc == 0 && b->mfail && b->mfail_seq == expect) {
+                ledger__errf(why, sizeof(why), "Merkle tree node %u/%llu disagrees with the chain",
+                             b->mfail_level, (unsigned long long)b->mfail_index);
+                rc = LEDGER_EINVAL;
+            }
+            if (rc == 0 && b->has_root && i == b->n - 1)
+                rc = merkle_up(&vs, RA_TOP, expect >> RA_TOP, b->root, why, sizeof(why));
             if (rc == LEDGER_ENOMEM)
                 goto done;
             if (rc != 0) {
@@ -314,15 +305,10 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
             if (progress != NULL && expect % PROGRESS_EVERY == 0)
                 progress(expect, h.count, ud);
         }
-        if (end != 0) {
-            mrc = end;
-            break;
-        }
     }
-    if (mrc != MDB_NOTFOUND) {
-        rc = ledger__mdb_err(l, mrc, "cannot read entries");
+    if (rc != 1)
         goto done;
-    }
+    rc = 0;
     if (bad_signature(&vs, out)) {
         rc = LEDGER_EVERIFY;
         goto done;
@@ -355,6 +341,13 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
             rc = finding(out, expect - 1, "the Merkle tree holds nodes the chain does not imply");
     }
     if (rc == 0) {
+        /* batches are read by seq: a record under any other key is found here */
+        MDB_stat st;
+        if ((rc = ledger__mdb_err(l, mdb_stat(txn, l->entries, &st), "cannot read entries")) == 0 &&
+            st.ms_entries != expect)
+            rc = finding(out, expect - 1, "the ledger holds records outside the chain");
+    }
+    if (rc == 0) {
         MDB_stat st;
         if ((rc = ledger__mdb_err(l, mdb_stat(txn, l->index, &st), "cannot read index")) == 0 &&
             st.ms_entries != vs.indexed)
@@ -362,15 +355,12 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
                          "the derived index holds records the chain does not imply");
     }
 done:
-    ledger__hasher_free(hs); /* waits for a batch still being hashed */
-    free(bt);
+    ledger__ra_free(ra); /* waits for batches still being read */
     for (size_t i = 0; i < sizeof(vs.levels) / sizeof(vs.levels[0]); i++)
         if (vs.levels[i] != NULL)
             mdb_cursor_close(vs.levels[i]);
     if (vs.idx != NULL)
         mdb_cursor_close(vs.idx);
-    if (cur != NULL)
-        mdb_cursor_close(cur);
     if (txn != NULL)
         ledger__end_read(l, txn);
     ledger__sigpool_free(vs.pool);

@@ -194,6 +194,18 @@ int ledger_transact(ledger *l, ledger_txn_fn fn, void *ud);
 int ledger_txn_append(ledger_txn *t, const keys_key *signer, const ledger_append_opts *opts,
                       ledger_appended *out);
 
+/**
+ * Pin one read snapshot: until ledger_snapshot_end(), every read through @p l
+ * (verify, iterators, gets, the head) sees the ledger as it was at the begin,
+ * so an audit judges exactly the entries its verify checked, whatever other
+ * processes append meanwhile. Not inside ledger_transact(); no appends
+ * through @p l until the end.
+ * @return 0, LEDGER_EBUSY (already pinned, or inside a transaction), LEDGER_EIO.
+ */
+int ledger_snapshot_begin(ledger *l);
+/** End the pinned snapshot (nothing pinned: nothing done). */
+void ledger_snapshot_end(ledger *l);
+
 /** Count and head hash as of the transaction's appends so far. */
 int ledger_txn_head(ledger_txn *t, uint64_t *out_count, uint8_t head[LEDGER_HASH_BYTES]);
 
@@ -262,12 +274,23 @@ typedef struct ledger_iter ledger_iter;
  */
 int ledger_iter_open(ledger_iter **out, ledger *l, uint64_t from);
 
+/** Leave each entry's hash zero: for a pass over entries this snapshot's
+ * ledger_verify() just hashed (see ledger_snapshot_begin()). */
+#define LEDGER_ITER_NO_HASH 0x1u
+
+/** ledger_iter_open() with LEDGER_ITER_* @p flags. */
+int ledger_iter_open_flags(ledger_iter **out, ledger *l, uint64_t from, unsigned flags);
+
 /**
  * Next entry. @p out is valid until the next call or ledger_iter_free().
  * @return 0 with an entry, 1 at the end, LEDGER_EENCODING for an undecodable
  *         entry (its seq in @p out->seq, detail in ledger_errmsg()).
  */
 int ledger_iter_next(ledger_iter *it, ledger_entry *out);
+
+/** ledger_iter_next() without the copy: @p *out points into the iterator and
+ * is valid until the next call or ledger_iter_free(). */
+int ledger_iter_next_ref(ledger_iter *it, const ledger_entry **out);
 
 /** End the iteration. Accepts NULL. */
 void ledger_iter_free(ledger_iter *it);
