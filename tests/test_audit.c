@@ -409,11 +409,57 @@ static void test_audit_policy_adoption_changes_judgement(void **state)
     fx_free(f);
 }
 
+/* Patients are found by commitment among many (the audit's table grows past
+ * its first sizes): each session is judged against its own patient's
+ * enrollment, whatever order the patients came in. */
+static void test_audit_many_patients(void **state)
+{
+    (void)state;
+    enum { N = 1100 };
+    fx *f = fx_new();
+    uint8_t p[32], never[32] = {0xee, 0xee};
+    fx_receive(f, "50458-028-02", "LOTA", 10, 2, 28, FX_T0 + 365 * FX_DAY, FX_T0 - 2 * FX_DAY);
+    for (unsigned i = 0; i < N; i++) {
+        memset(p, 0, sizeof(p));
+        p[0] = (uint8_t)(i * 37); /* the table probes from the first bytes */
+        p[1] = (uint8_t)(i >> 8);
+        p[31] = 1;
+        /* the last one enrolled only after its session day */
+        fx_enroll_patient(f, p, i == N - 1 ? FX_T0 + 3 * FX_DAY : FX_T0 - 10 * FX_DAY,
+                          FX_T0 - FX_DAY);
+    }
+    uint64_t late = fx_good_esk_session(f, p, FX_T0, 2);
+    uint64_t none = fx_good_esk_session(f, never, FX_T0 + 240 * FX_MIN, 2);
+    static const unsigned ok[] = {0, 511, 512, 1023, 1098};
+    for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++) {
+        memset(p, 0, sizeof(p));
+        p[0] = (uint8_t)(ok[k] * 37);
+        p[1] = (uint8_t)(ok[k] >> 8);
+        p[31] = 1;
+        fx_good_esk_session(f, p, FX_T0 + FX_DAY + (int64_t)k * 240 * FX_MIN, 2);
+    }
+    assert_int_equal(fx_audit_ledger(f, NULL), 0);
+    assert_int_equal(fx_count(f, "PAT-ENROLL"), 2);
+    bool seen_late = false, seen_none = false;
+    for (size_t i = 0; i < f->nfound; i++)
+        if (strcmp(f->found[i].rule, "PAT-ENROLL") == 0) {
+            seen_late |= f->found[i].session == late &&
+                         strstr(f->found[i].message, "before the patient's REMS enrollment");
+            seen_none |= f->found[i].session == none &&
+                         strstr(f->found[i].message, "no REMS enrollment recorded");
+        }
+    assert_true(seen_late);
+    assert_true(seen_none);
+    assert_int_equal(f->sum.sessions, 7);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_audit_clean_session_has_no_findings),
         cmocka_unit_test(test_audit_rule_table),
+        cmocka_unit_test(test_audit_many_patients),
         cmocka_unit_test(test_audit_set_dea),
         cmocka_unit_test(test_audit_time_late_and_twin),
         cmocka_unit_test(test_audit_time_future_and_twin),

@@ -162,26 +162,61 @@ akey *audit__key(audit *a, const uint8_t kid[KEYS_KID_BYTES])
     return NULL;
 }
 
+/* Patients by commitment: an open-addressing table of positions in
+ * a->patients (0: empty, else position + 1), probed from the commitment's
+ * first 8 bytes (a hash already), kept at most half full. */
+static uint64_t probe_start(const uint8_t commit[LEDGER_COMMIT_BYTES], size_t mask)
+{
+    uint64_t h;
+    memcpy(&h, commit, sizeof(h));
+    return h & mask;
+}
+
+static int patient_table_grow(audit *a)
+{
+    size_t cap = a->ptab_cap ? a->ptab_cap * 2 : 1024;
+    uint32_t *t = calloc(cap, sizeof(*t));
+    if (t == NULL)
+        return LEDGER_ENOMEM;
+    for (size_t i = 0; i < a->patients.n; i++) {
+        size_t j = probe_start(a->patients.v[i].commit, cap - 1);
+        while (t[j] != 0)
+            j = (j + 1) & (cap - 1);
+        t[j] = (uint32_t)(i + 1);
+    }
+    free(a->ptab);
+    a->ptab = t;
+    a->ptab_cap = cap;
+    return 0;
+}
+
 apatient *audit__patient(audit *a, const uint8_t commit[LEDGER_COMMIT_BYTES], bool create)
 {
-    size_t lo = 0, hi = a->patients.n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = memcmp(commit, a->patients.v[mid].commit, LEDGER_COMMIT_BYTES);
-        if (c == 0)
-            return &a->patients.v[mid];
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+    size_t j = 0;
+    if (a->ptab_cap != 0) {
+        for (j = probe_start(commit, a->ptab_cap - 1); a->ptab[j] != 0;
+             j = (j + 1) & (a->ptab_cap - 1)) {
+            apatient *p = &a->patients.v[a->ptab[j] - 1];
+            if (memcmp(p->commit, commit, LEDGER_COMMIT_BYTES) == 0)
+                return p;
+        }
     }
-    if (!create || AUDIT_PUSH(a, a->patients) == NULL)
+    if (!create || a->patients.n >= UINT32_MAX - 1)
         return NULL;
-    apatient *v = a->patients.v;
-    memmove(&v[lo + 1], &v[lo], (a->patients.n - 1 - lo) * sizeof(*v));
-    memset(&v[lo], 0, sizeof(*v));
-    memcpy(v[lo].commit, commit, LEDGER_COMMIT_BYTES);
-    return &v[lo];
+    if (2 * (a->patients.n + 1) > a->ptab_cap) {
+        if (patient_table_grow(a) != 0)
+            return NULL;
+        j = probe_start(commit, a->ptab_cap - 1);
+        while (a->ptab[j] != 0)
+            j = (j + 1) & (a->ptab_cap - 1);
+    }
+    apatient *v = AUDIT_PUSH(a, a->patients);
+    if (v == NULL)
+        return NULL;
+    memset(v, 0, sizeof(*v));
+    memcpy(v->commit, commit, LEDGER_COMMIT_BYTES);
+    a->ptab[j] = (uint32_t)a->patients.n;
+    return v;
 }
 
 const policy_profile *audit__profile(audit *a, const char *drug, int64_t ms)
@@ -311,13 +346,17 @@ static void timing(audit *a, const ledger_entry *e, int64_t *prev_rt, uint64_t *
                     (unsigned long long)e->seq, (unsigned long long)*prev_seq);
     *prev_rt = e->recorded_ms;
     *prev_seq = e->seq;
+    bool future = e->event_ms > e->recorded_ms + (int64_t)p->future_tolerance_min * MIN_MS;
+    bool late = !future && e->recorded_ms - e->event_ms > (int64_t)p->late_hours * HOUR_MS;
+    if (!future && !late)
+        return;
     audit__hm(et, e->event_ms);
     audit__hm(rt, e->recorded_ms);
-    if (e->event_ms > e->recorded_ms + (int64_t)p->future_tolerance_min * MIN_MS)
+    if (future)
         audit__emit(a, "TIME-FUTURE", POLICY_FAIL, NULL, NULL, NULL, &e->seq, 1, e->event_ms,
                     "entry %llu (%s) claims an event at %s, after it was recorded at %s",
                     (unsigned long long)e->seq, e->type, et, rt);
-    else if (e->recorded_ms - e->event_ms > (int64_t)p->late_hours * HOUR_MS)
+    else
         audit__emit(a, "TIME-LATE", POLICY_FLAG, NULL, NULL, NULL, &e->seq, 1, e->event_ms,
                     "entry %llu (%s) was recorded %lld h after its event (%s)",
                     (unsigned long long)e->seq, e->type,
@@ -572,6 +611,7 @@ done:
     audit__stock_free(&a);
     free(a.keys.v);
     free(a.patients.v);
+    free(a.ptab);
     free(a.sessions.v);
     free(a.lots.v);
     free(a.losses.v);
@@ -590,10 +630,10 @@ static int ledger_next(void *ud, ledger_entry *out)
     return rc;
 }
 
-int policy_source_ledger(policy_source *out, ledger *l)
+static int source_open(policy_source *out, ledger *l, unsigned flags)
 {
     ledger_iter *it = NULL;
-    int rc = ledger_iter_open(&it, l, 0);
+    int rc = ledger_iter_open_flags(&it, l, 0, flags);
     memset(out, 0, sizeof(*out));
     if (rc != 0)
         return rc;
@@ -601,6 +641,16 @@ int policy_source_ledger(policy_source *out, ledger *l)
     out->ud = it;
     out->l = l;
     return 0;
+}
+
+int policy_source_ledger(policy_source *out, ledger *l)
+{
+    return source_open(out, l, 0);
+}
+
+int policy_source_ledger_verified(policy_source *out, ledger *l)
+{
+    return source_open(out, l, LEDGER_ITER_NO_HASH);
 }
 
 void policy_source_ledger_close(policy_source *src)
@@ -638,25 +688,35 @@ int policy_audit_ledger(ledger *l, const policy_audit_opts *opts, policy_finding
     policy_audit_opts o = *opts;
     policy_source src;
     bool broken = false;
-    int rc = ledger_verify(l, 0, o.progress, o.progress_ud, &vr);
     memset(out, 0, sizeof(*out));
+    /* one snapshot: the audit judges exactly the entries verify checked */
+    int rc = ledger_snapshot_begin(l);
+    if (rc != 0) {
+        (void)snprintf(why, whylen, "cannot read the ledger: %s", ledger_errmsg(l));
+        return rc;
+    }
+    rc = ledger_verify(l, 0, o.progress, o.progress_ud, &vr);
     if (rc != 0 && rc != LEDGER_EVERIFY) {
         (void)snprintf(why, whylen, "cannot verify: %s", ledger_errmsg(l));
-        return rc;
+        goto done;
     }
     if (rc == LEDGER_EVERIFY) {
         broken = true;
-        if (policy__broken_chain(vr.bad_seq, vr.reason, vr.cause, fn, ud) != 0)
-            return 0;
+        if (policy__broken_chain(vr.bad_seq, vr.reason, vr.cause, fn, ud) != 0) {
+            rc = 0;
+            goto done;
+        }
         o.trusted = vr.bad_seq;
     }
-    if ((rc = policy_source_ledger(&src, l)) != 0) {
+    if ((rc = policy_source_ledger_verified(&src, l)) != 0) {
         (void)snprintf(why, whylen, "cannot read the ledger: %s", ledger_errmsg(l));
-        return rc;
+        goto done;
     }
     rc = policy_audit(&src, &o, fn, ud, out, why, whylen);
     policy_source_ledger_close(&src);
     if (broken)
         out->fails++;
+done:
+    ledger_snapshot_end(l);
     return rc;
 }

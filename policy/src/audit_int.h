@@ -133,7 +133,9 @@ typedef struct audit {
     int stop; /* non-zero: the callback asked to stop, or an error */
     policy_profile shipped_esk, shipped_ket;
     AVEC(akey) keys;
-    AVEC(apatient) patients; /* sorted by commitment */
+    AVEC(apatient) patients; /* in order of first sight; found through ptab */
+    uint32_t *ptab;          /* see audit__patient */
+    size_t ptab_cap;
     AVEC(asession) sessions; /* open (not yet discharged) */
     AVEC(alot) lots;         /* sorted by ndc, lot */
     AVEC(aloss) losses;

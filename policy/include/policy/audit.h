@@ -129,6 +129,9 @@ int policy_audit_export(FILE *in, const uint8_t fpr[KEYS_FPR_BYTES], const polic
 
 /** A source over a ledger, from seq 0. Free with policy_source_ledger_close(). */
 int policy_source_ledger(policy_source *out, ledger *l);
+/** The same over entries this snapshot's ledger_verify() just checked (see
+ * ledger_snapshot_begin()): they are not hashed again (entry hashes zero). */
+int policy_source_ledger_verified(policy_source *out, ledger *l);
 void policy_source_ledger_close(policy_source *src);
 
 #ifdef __cplusplus
