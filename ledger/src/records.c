@@ -702,13 +702,15 @@ bad:
     return LEDGER_EINVAL;
 }
 
-/* The field named by the @p n bytes at @p p (not NUL-terminated). */
+/* The field named by the @p n bytes at @p p (not NUL-terminated; may hold a NUL). */
 static const ledger_field *field_n(const ledger_rtype *rt, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < rt->nfields; i++) {
         const char *name = rt->fields[i].name;
-        if (n > 0 && (uint8_t)name[0] == p[0] && strncmp(name, (const char *)p, n) == 0 &&
-            name[n] == '\0')
+        size_t j = 0;
+        while (j < n && name[j] != '\0' && (uint8_t)name[j] == p[j])
+            j++;
+        if (j == n && name[n] == '\0')
             return &rt->fields[i];
     }
     return NULL;

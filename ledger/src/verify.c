@@ -88,7 +88,8 @@ static int merkle_up(vstate *vs, unsigned level, uint64_t index,
 }
 
 static int check_entry(vstate *vs, ledger__ktab *t, const ledger_entry *e, uint64_t expect,
-                       const uint8_t *prev, int64_t prev_rt, char *why, size_t whylen)
+                       const uint8_t *prev, const uint8_t *prev2, int64_t prev_rt, char *why,
+                       size_t whylen)
 {
     ledger__effect eff;
     /* the signature is queued for the pool; everything else is checked here, in order */
@@ -118,13 +119,19 @@ static int check_entry(vstate *vs, ledger__ktab *t, const ledger_entry *e, uint6
         vs->indexed++;
     }
     if (eff.kind == LEDGER__EFF_REF) {
-        /* An amendment or witness is bound to the exact bytes of the entry it names. */
+        /* An amendment or witness is bound to the exact bytes of the entry it
+         * names: the hash of one of the two before it is at hand (a witness is
+         * never further back), any other is read and hashed again. */
         uint8_t kb[8], h[LEDGER_HASH_BYTES];
         MDB_val k = {sizeof(kb), kb}, v;
+        const uint8_t *known = eff.ref + 1 == expect ? prev : eff.ref + 2 == expect ? prev2 : NULL;
         ledger__u64be(kb, eff.ref);
-        if (mdb_get(vs->txn, vs->l->entries, &k, &v) != 0 ||
-            ledger__leaf_hash(h, v.mv_data, v.mv_size) != 0 ||
-            !keys_equal(h, eff.ref_hash, LEDGER_HASH_BYTES)) {
+        if (known != NULL)
+            memcpy(h, known, LEDGER_HASH_BYTES);
+        else if (mdb_get(vs->txn, vs->l->entries, &k, &v) != 0 ||
+                 ledger__leaf_hash(h, v.mv_data, v.mv_size) != 0)
+            memset(h, 0, sizeof(h)); /* matches no real hash */
+        if (!keys_equal(h, eff.ref_hash, LEDGER_HASH_BYTES)) {
             ledger__errf(why, whylen, "ref-hash does not match entry %llu",
                          (unsigned long long)eff.ref);
             return LEDGER_EINVAL;
@@ -235,7 +242,7 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
     vstate vs = vs_zero;
     vs.l = l;
     ledger__head h;
-    uint8_t prev[LEDGER_HASH_BYTES] = {0};
+    uint8_t prev[LEDGER_HASH_BYTES] = {0}, prev2[LEDGER_HASH_BYTES] = {0};
     int64_t prev_rt = 0;
     uint64_t expect = 0;
     char why[LEDGER_ERRMSG_MAX];
@@ -276,7 +283,8 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
                 (void)ledger__entry_decode_hashed(e, b->span[i].p, b->span[i].n, b->leaf[i], why,
                                                   sizeof(why));
             if (rc == 0)
-                rc = check_entry(&vs, &t, e, expect, prev, prev_rt, why, sizeof(why));
+                rc = check_entry(&vs, &t, e, expect, prev, expect > 1 ? prev2 : NULL, prev_rt, why,
+                                 sizeof(why));
             if (rc == 0 && b->mfail && b->mfail_seq == expect) {
                 ledger__errf(why, sizeof(why), "Merkle tree node %u/%llu disagrees with the chain",
                              b->mfail_level, (unsigned long long)b->mfail_index);
@@ -297,6 +305,7 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
                 out->cause = cause;
                 goto done;
             }
+            memcpy(prev2, prev, LEDGER_HASH_BYTES);
             memcpy(prev, e->hash, LEDGER_HASH_BYTES);
             prev_rt = e->recorded_ms;
             expect++;
