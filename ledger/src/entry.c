@@ -415,7 +415,6 @@ static int decode_payload(ledger_entry *e, const uint8_t *p, size_t n, char *why
     return 0;
 }
 
-/* Walk the envelope; report the spans the signature covers. */
 /* The one shape our writer makes, byte for byte: tag 18, an array of 4, a
  * 21-byte protected header, an empty map, the payload (its length in the
  * shortest 1- or 2-byte form), a 64-byte signature, nothing after. Anything
@@ -446,6 +445,7 @@ static bool envelope_fast(const uint8_t *b, size_t len, const uint8_t **prot, si
     return true;
 }
 
+/* Walk the envelope; report the spans the signature covers. */
 static int envelope(const uint8_t *bytes, size_t len, const uint8_t **prot, size_t *protlen,
                     const uint8_t **payload, size_t *plen, const uint8_t **sig, char *why,
                     size_t whylen)
