@@ -329,6 +329,8 @@ int ledger__ra_open(ledger__ra **out, ledger *l, MDB_txn *txn, uint64_t from, un
     unsigned workers = ledger__threads_wanted();
     if (txn == l->wtxn || (flags & LEDGER__RA_ONE) != 0 || workers < 2)
         workers = 0;
+    else if ((flags & LEDGER__RA_LIGHT) != 0)
+        workers = 1; /* the cores are busy with other work (signatures) */
     if (workers > LEDGER__RA_MAX_WORKERS)
         workers = LEDGER__RA_MAX_WORKERS;
     /* a batch per worker, one queued, the caller's */

@@ -77,6 +77,7 @@ typedef struct ledger__ra ledger__ra;
 #define LEDGER__RA_HASH   0x1u /* leaf hashes (else e.hash is zero) */
 #define LEDGER__RA_VERIFY 0x2u /* bodies against record types, Merkle nodes in the batch */
 #define LEDGER__RA_ONE    0x4u /* one entry per batch, on the caller's thread */
+#define LEDGER__RA_LIGHT  0x8u /* one worker at most: the cores have other work */
 /* Read @p txn (the caller's snapshot) from seq @p from, the first batch
  * @p first_want entries, doubling to LEDGER__HBATCH. */
 int ledger__ra_open(ledger__ra **out, ledger *l, MDB_txn *txn, uint64_t from, unsigned flags,

@@ -261,7 +261,11 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
         rc = finding(out, 0, l->err);
         goto done;
     }
-    if ((rc = ledger__ra_open(&ra, l, txn, 0, LEDGER__RA_HASH | LEDGER__RA_VERIFY,
+    /* With signatures the cores check signatures: one reader is enough (more
+     * only take the cores from the signature pool). */
+    if ((rc = ledger__ra_open(&ra, l, txn, 0,
+                              LEDGER__RA_HASH | LEDGER__RA_VERIFY |
+                                  (vs.pool != NULL ? LEDGER__RA_LIGHT : 0),
                               LEDGER__HBATCH)) != 0)
         goto done;
     /* Batch k is checked in order while workers read the batches after it. */
