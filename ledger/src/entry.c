@@ -275,11 +275,18 @@ static const char *const payload_keys[] = {"v",    "et",   "rt",   "kid",  "seq"
                                            "body", "name", "prev", "type", "meaning"};
 #define PAYLOAD_KEYS (sizeof(payload_keys) / sizeof(payload_keys[0]))
 
-static int payload_key(const ledger__cbitem *k)
+static const uint8_t payload_key_len[] = {1, 2, 2, 3, 3, 4, 4, 4, 4, 7};
+_Static_assert(sizeof(payload_key_len) == PAYLOAD_KEYS, "a length per payload key");
+
+/* The payload key @p k names, or -1; tried from @p from on first (in a sound
+ * payload the key after the last one seen). */
+static int payload_key(const ledger__cbitem *k, size_t from)
 {
-    for (size_t j = 0; j < PAYLOAD_KEYS; j++)
-        if (strlen(payload_keys[j]) == k->n && memcmp(payload_keys[j], k->p, k->n) == 0)
+    for (size_t i = 0; i < PAYLOAD_KEYS; i++) {
+        size_t j = (from + i) % PAYLOAD_KEYS;
+        if (payload_key_len[j] == k->n && memcmp(payload_keys[j], k->p, k->n) == 0)
             return (int)j;
+    }
     return -1;
 }
 
@@ -335,7 +342,7 @@ static int decode_payload(ledger_entry *e, const uint8_t *p, size_t n, char *why
         size_t ks = r.off;
         if ((rc = expect(&r, &it, LEDGER__CB_TEXT, "payload key is not text")) != 0)
             return rc;
-        int j = payload_key(&it);
+        int j = payload_key(&it, (size_t)(last + 1));
         if (j < 0) {
             r.off = ks;
             return ledger__rd_fail(&r, "unknown payload field");
