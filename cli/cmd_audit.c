@@ -21,9 +21,10 @@ static const char audit_help[] =
     "NDC+lot, the entries that are the evidence, and a sentence. --from/--to keep\n"
     "sessions and events on those days (UTC, --to inclusive); --patient keeps one\n"
     "patient's sessions; --rule one rule (a broken chain is always reported);\n"
-    "--now is the time running clocks are judged at (RFC 3339; default: now). Exit 0 when nothing "
-    "FAILs (FLAGs alone: 0), 3 when\n"
-    "anything FAILs, 1 on error. Rules: docs/policy.md.\n"
+    "--now is the time running clocks are judged at (RFC 3339; default: now).\n"
+    "Verify and audit read one snapshot: entries appended meanwhile wait for the\n"
+    "next audit. Exit 0 when nothing FAILs (FLAGs alone: 0), 3 when anything\n"
+    "FAILs, 1 on error. Rules: docs/policy.md.\n"
     "--export audits an export file instead of the ledger (no ledger needed): it\n"
     "is verified first against the site key fingerprint, and a problem is the\n"
     "first finding (CHAIN, KEY-ROLE or TIME-ORDER), as for the ledger.\n";
