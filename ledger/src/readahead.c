@@ -22,10 +22,6 @@
 #include "ledger/records.h"
 #include "store_int.h"
 
-#define RA_LEVELS 10 /* log2(LEDGER__HBATCH): the subtree levels a batch holds */
-
-_Static_assert(LEDGER__HBATCH == 1u << RA_LEVELS, "batches are whole Merkle subtrees");
-
 typedef struct ra_ctx { /* what one thread reads with */
     MDB_txn *txn;
     bool own; /* the context began txn and ends it */
@@ -109,7 +105,7 @@ static int merkle_batch(ra_ctx *c, ledger__hbatch *b)
     if (b->first % LEDGER__HBATCH != 0)
         return 0; /* not aligned: never a positional verify batch */
     memcpy(c->nodes, b->leaf, m * sizeof(*c->nodes));
-    for (unsigned level = 0; level <= RA_LEVELS && m >> level > 0; level++) {
+    for (unsigned level = 0; level <= LEDGER__HBATCH_LEVELS && m >> level > 0; level++) {
         size_t count = m >> level; /* whole nodes of this level in the run */
         uint64_t base = b->first >> level;
         MDB_cursor_op op = MDB_SET_KEY;

@@ -48,7 +48,8 @@ typedef struct ledger__span {
     const uint8_t *p;
     size_t n;
 } ledger__span;
-#define LEDGER__HBATCH 1024
+#define LEDGER__HBATCH_LEVELS 10 /* a full batch is one perfect Merkle subtree of this height */
+#define LEDGER__HBATCH        (1u << LEDGER__HBATCH_LEVELS)
 /* A batch of entries read in seq order from the first key at or after seq
  * @p first: each one's stored seq (UINT64_MAX: a damaged key), its leaf hash
  * (LEDGER__RA_HASH) and the entry decoded (e[i], or the decoder's code in

@@ -9,8 +9,6 @@
 #include "store_int.h"
 
 #define PROGRESS_EVERY 4096
-#define RA_TOP         10 /* the level of a full batch's own subtree root */
-_Static_assert(LEDGER__HBATCH == 1u << RA_TOP, "a full batch is one Merkle subtree");
 
 static int finding(ledger_verify_result *out, uint64_t seq, const char *why)
 {
@@ -59,10 +57,9 @@ static int stored_node(vstate *vs, unsigned level, uint64_t index, uint8_t out[L
     return 0;
 }
 
-/* The perfect subtrees above a batch: its root (level RA's top, the batch's
- * own nodes were checked by the worker that read it) joined with the
- * frontier of left siblings still open, at most 64 hashes, so memory stays
- * flat. */
+/* The perfect subtrees above a full batch: its root (the worker that read the
+ * batch checked the nodes inside it) joined with the frontier of left
+ * siblings still open, at most 64 hashes, so memory stays flat. */
 static int merkle_up(vstate *vs, unsigned level, uint64_t index,
                      const uint8_t root[LEDGER_HASH_BYTES], char *why, size_t whylen)
 {
@@ -122,15 +119,18 @@ static int check_entry(vstate *vs, ledger__ktab *t, const ledger_entry *e, uint6
         /* An amendment or witness is bound to the exact bytes of the entry it
          * names: the hash of one of the two before it is at hand (a witness is
          * never further back), any other is read and hashed again. */
-        uint8_t kb[8], h[LEDGER_HASH_BYTES];
-        MDB_val k = {sizeof(kb), kb}, v;
+        uint8_t h[LEDGER_HASH_BYTES];
         const uint8_t *known = eff.ref + 1 == expect ? prev : eff.ref + 2 == expect ? prev2 : NULL;
-        ledger__u64be(kb, eff.ref);
-        if (known != NULL)
+        if (known != NULL) {
             memcpy(h, known, LEDGER_HASH_BYTES);
-        else if (mdb_get(vs->txn, vs->l->entries, &k, &v) != 0 ||
-                 ledger__leaf_hash(h, v.mv_data, v.mv_size) != 0)
-            memset(h, 0, sizeof(h)); /* matches no real hash */
+        } else {
+            uint8_t kb[8];
+            MDB_val k = {sizeof(kb), kb}, v;
+            ledger__u64be(kb, eff.ref);
+            if (mdb_get(vs->txn, vs->l->entries, &k, &v) != 0 ||
+                ledger__leaf_hash(h, v.mv_data, v.mv_size) != 0)
+                memset(h, 0, sizeof(h)); /* matches no real hash */
+        }
         if (!keys_equal(h, eff.ref_hash, LEDGER_HASH_BYTES)) {
             ledger__errf(why, whylen, "ref-hash does not match entry %llu",
                          (unsigned long long)eff.ref);
@@ -287,15 +287,15 @@ int ledger_verify(ledger *l, unsigned flags, ledger_progress_fn progress, void *
                 (void)ledger__entry_decode_hashed(e, b->span[i].p, b->span[i].n, b->leaf[i], why,
                                                   sizeof(why));
             if (rc == 0)
-                rc = check_entry(&vs, &t, e, expect, prev, expect > 1 ? prev2 : NULL, prev_rt, why,
-                                 sizeof(why));
+                rc = check_entry(&vs, &t, e, expect, prev, prev2, prev_rt, why, sizeof(why));
             if (rc == 0 && b->mfail && b->mfail_seq == expect) {
                 ledger__errf(why, sizeof(why), "Merkle tree node %u/%llu disagrees with the chain",
                              b->mfail_level, (unsigned long long)b->mfail_index);
                 rc = LEDGER_EINVAL;
             }
             if (rc == 0 && b->has_root && i == b->n - 1)
-                rc = merkle_up(&vs, RA_TOP, expect >> RA_TOP, b->root, why, sizeof(why));
+                rc = merkle_up(&vs, LEDGER__HBATCH_LEVELS, expect >> LEDGER__HBATCH_LEVELS, b->root,
+                               why, sizeof(why));
             if (rc == LEDGER_ENOMEM)
                 goto done;
             if (rc != 0) {
